@@ -1,0 +1,301 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""The Scheduled Images domain: pure values and decisions, no I/O.
+
+Everything a front end (the ``nova`` commands, the ``openstack`` commands,
+the Python API) decides about a schedule lives here, so that each decision
+is written once: parsing what a user typed, validating what the cloud
+answered, formatting a schedule, merging a partial change into the current
+schedule, and predicting which images the service's pruning will take.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+# The API's day names; the service answers them upper-case.
+DAYS: tuple[str, ...] = (
+    "SUNDAY",
+    "MONDAY",
+    "TUESDAY",
+    "WEDNESDAY",
+    "THURSDAY",
+    "FRIDAY",
+    "SATURDAY",
+)
+_DAY_BY_INPUT: dict[str, str] = {}
+for _day in DAYS:
+    _DAY_BY_INPUT[_day.lower()] = _day
+    _DAY_BY_INPUT[_day[:3].lower()] = _day
+
+DAYS_HELP = ", ".join(day.lower() for day in DAYS)
+
+# The image property by which the service recognises (and counts, and
+# prunes) the images it made; removing it exempts an image from pruning.
+CREATED_BY_KEY = "org.openstack__1__created_by"
+CREATED_BY_VALUE = "scheduled_images_service"
+INSTANCE_KEY = "instance_uuid"
+
+# ASCII digits only: str.isdigit() and int() also accept other scripts'
+# digits ('٣' is 3 to int()), which is never what a user meant to type.
+_RETENTION_RE = re.compile(r"[0-9]+\Z")
+
+
+class ScheduleError(ValueError):
+    """Input the client rejects before anything is sent to the cloud."""
+
+
+class MalformedResponseError(ValueError):
+    """The cloud answered something that is not a schedule."""
+
+
+def parse_retention(value: object) -> int:
+    """Return ``value`` as a positive retention count.
+
+    Accepts an ``int`` or a string of ASCII digits. There is no upper
+    bound here: the limit is a setting of the service, which owns it.
+
+    :raises ScheduleError: for 0, negatives, bools, floats, empty or
+        non-numeric strings and any other type.
+    """
+    if isinstance(value, bool):
+        raise ScheduleError(
+            f"Invalid retention {value!r}: it must be a positive integer."
+        )
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, str) and _RETENTION_RE.match(value.strip()):
+        number = int(value.strip())
+    else:
+        shown = value if isinstance(value, str) else repr(value)
+        raise ScheduleError(
+            f"Invalid retention '{shown}': it must be a positive integer, "
+            "the number of scheduled images to keep."
+        )
+    if number < 1:
+        raise ScheduleError(
+            f"Invalid retention '{value}': it must be a positive integer "
+            "(1 or more)."
+        )
+    return number
+
+
+def parse_day_of_week(value: str | None) -> str | None:
+    """Return the API's name for a day typed in any case, or ``None``.
+
+    Full names and three-letter abbreviations are accepted ("sat",
+    "Saturday", "SATURDAY"); the result is the upper-case full name the
+    API documents. ``None`` means a daily schedule.
+
+    :raises ScheduleError: for anything that is not a day name.
+    """
+    if value is None:
+        return None
+    day = (
+        _DAY_BY_INPUT.get(value.strip().lower())
+        if isinstance(value, str)
+        else None
+    )
+    if day is None:
+        raise ScheduleError(
+            f"Invalid day of week '{value}': use one of {DAYS_HELP} "
+            "(or their first three letters)."
+        )
+    return day
+
+
+@dataclasses.dataclass(frozen=True)
+class Schedule:
+    """A server's image schedule: daily, or weekly on ``day_of_week``."""
+
+    retention: int
+    day_of_week: str | None = None
+
+    @property
+    def is_weekly(self) -> bool:
+        return self.day_of_week is not None
+
+    @property
+    def kind(self) -> str:
+        """``"Weekly"`` or ``"Daily"``, as the service names its images."""
+        return "Weekly" if self.is_weekly else "Daily"
+
+    def to_body(self) -> dict[str, Any]:
+        """The request body that sets exactly this schedule."""
+        inner: dict[str, Any] = {"retention": self.retention}
+        if self.day_of_week is not None:
+            inner["day_of_week"] = self.day_of_week
+        return {"image_schedule": inner}
+
+
+def new_schedule(
+    retention: object, day_of_week: str | None = None
+) -> Schedule:
+    """Validate user input into a :class:`Schedule`.
+
+    :raises ScheduleError: when either value is not acceptable.
+    """
+    return Schedule(parse_retention(retention), parse_day_of_week(day_of_week))
+
+
+def schedule_from_api(payload: object) -> Schedule:
+    """Read the schedule out of a ``{"image_schedule": {...}}`` answer.
+
+    Also accepts the inner object alone (the ``OS-SI:image_schedule``
+    server attribute carries it without the wrapper).
+
+    :raises MalformedResponseError: naming what is wrong with the answer.
+    """
+    if isinstance(payload, Mapping) and "image_schedule" in payload:
+        payload = payload["image_schedule"]
+    if not isinstance(payload, Mapping):
+        raise MalformedResponseError(
+            "The cloud's answer has no image_schedule object "
+            f"(got {_describe(payload)})."
+        )
+    retention = payload.get("retention")
+    if (
+        isinstance(retention, bool)
+        or not isinstance(retention, int)
+        or retention < 0
+    ):
+        raise MalformedResponseError(
+            "The cloud's image_schedule has no valid retention "
+            f"(got {_describe(retention)})."
+        )
+    day = payload.get("day_of_week")
+    if day is None:
+        return Schedule(retention)
+    normalised = (
+        _DAY_BY_INPUT.get(day.lower()) if isinstance(day, str) else None
+    )
+    if normalised is None:
+        raise MalformedResponseError(
+            "The cloud's image_schedule has an invalid day_of_week "
+            f"(got {_describe(day)})."
+        )
+    return Schedule(retention, normalised)
+
+
+def _describe(value: object) -> str:
+    if value is None:
+        return "nothing"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def describe_type(schedule: Schedule) -> str:
+    """``Weekly on: SATURDAY`` or ``Daily``: the guide's schedule type."""
+    if schedule.day_of_week is not None:
+        return f"Weekly on: {schedule.day_of_week}"
+    return "Daily"
+
+
+def format_schedule(schedule: Schedule) -> str:
+    """The two lines ``nova scheduled-images-show`` prints."""
+    return (
+        f"Schedule type: {describe_type(schedule)}\n"
+        f"Retention: {schedule.retention}"
+    )
+
+
+def merge_schedule(
+    current: Schedule | None,
+    retention: object = None,
+    day_of_week: str | None = None,
+    daily: bool = False,
+) -> Schedule:
+    """Apply a partial change to ``current`` and return the whole result.
+
+    The API replaces the whole schedule on every POST, and a POST without
+    a day silently makes a schedule daily; so a change of only the
+    retention must carry the current day, and a change of only the day
+    must carry the current retention.
+
+    :raises ScheduleError: for bad values, for ``daily`` together with a
+        day, and for a server with no schedule when no retention is given.
+    """
+    if daily and day_of_week is not None:
+        raise ScheduleError("Use either a day of week or daily, not both.")
+    day = parse_day_of_week(day_of_week)
+    if retention is not None:
+        new_retention = parse_retention(retention)
+    elif current is not None:
+        new_retention = current.retention
+    else:
+        raise ScheduleError(
+            "This server has no image schedule yet: a retention is required."
+        )
+    if daily:
+        return Schedule(new_retention)
+    if day is None and current is not None:
+        day = current.day_of_week
+    return Schedule(new_retention, day)
+
+
+# --- pruning -------------------------------------------------------------
+
+
+def is_marked(image: Mapping[str, Any]) -> bool:
+    """True when the service counts ``image`` (its marker is present)."""
+    return image.get(CREATED_BY_KEY) == CREATED_BY_VALUE
+
+
+def _created(image: Mapping[str, Any]) -> datetime.datetime:
+    raw = image.get("created_at") or image.get("created") or ""
+    try:
+        # Python 3.10's fromisoformat() does not take the "Z" suffix.
+        when = datetime.datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
+    except ValueError:
+        return datetime.datetime.min.replace(tzinfo=datetime.timezone.utc)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=datetime.timezone.utc)
+    return when
+
+
+def plan_prune(
+    images: Iterable[Mapping[str, Any]],
+    server_id: str,
+    retention: int | None,
+) -> frozenset[str]:
+    """Ids of the images the service deletes after its next image.
+
+    The service's rule, run when a new scheduled image of the server
+    becomes ACTIVE: take the images that carry the marker, belong to
+    ``server_id`` and are ACTIVE; newest first by creation time; keep
+    ``retention`` of them and delete the rest. The new image is the
+    newest, so of today's counted images the newest ``retention - 1``
+    survive. With no schedule (``retention`` None or 0) the service
+    deletes nothing.
+    """
+    if not retention or retention < 1:
+        return frozenset()
+    counted = [
+        image
+        for image in images
+        if is_marked(image)
+        and image.get(INSTANCE_KEY) == server_id
+        and str(image.get("status", "")).upper() == "ACTIVE"
+    ]
+    counted.sort(key=_created, reverse=True)
+    return frozenset(str(image["id"]) for image in counted[retention - 1 :])
+
+
+def sort_oldest_first(
+    images: Iterable[Mapping[str, Any]],
+) -> list[Mapping[str, Any]]:
+    """Images in the order a person reads a history: oldest first."""
+    return sorted(images, key=_created)

@@ -1,0 +1,136 @@
+"""Fixtures shared by the requests-mock tests.
+
+Nothing here talks to a network: requests-mock answers every request,
+and an unregistered URL fails the test (``NoMockAddress``).
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import requests_mock as rm
+from keystoneauth1 import fixture as ks_fixture
+from keystoneauth1 import session as ks_session
+from keystoneauth1 import token_endpoint
+from novaclient import client as nova_client
+
+AUTH_URL = "http://identity.test/v3"
+COMPUTE = "http://compute.test/v2/p1"
+IMAGE = "http://image.test"
+SERVER_ID = "24ade2fe-60d9-4d3e-a02c-c9a6a1b588a6"
+TOKEN = "tok-3c1f9b"
+PASSWORD = "s3cr3t-pa55"
+
+
+@pytest.fixture
+def mock() -> Iterator[rm.Mocker]:
+    with rm.Mocker() as m:
+        yield m
+
+
+@pytest.fixture
+def client(mock: rm.Mocker) -> Any:
+    """A novaclient v2 Client on a fixed endpoint, with our extension."""
+    auth = token_endpoint.Token(COMPUTE, TOKEN)
+    sess = ks_session.Session(auth=auth)
+    return nova_client.Client(
+        "2.0", session=sess, extensions=nova_client.discover_extensions("2.0")
+    )
+
+
+def sent(mock: rm.Mocker) -> list[tuple[str, str]]:
+    """(method, path with query) of every request, in order."""
+    out = []
+    for req in mock.request_history:
+        path = req.path + (("?" + req.query) if req.query else "")
+        out.append((req.method, path))
+    return out
+
+
+def register_cloud(mock: rm.Mocker) -> None:
+    """Keystone v3 with a catalog, and the legacy compute version doc."""
+    mock.get(AUTH_URL, json=ks_fixture.V3Discovery(AUTH_URL))
+    token = ks_fixture.V3Token(project_id="p1", project_name="demo")
+    token.add_service("compute").add_standard_endpoints(public=COMPUTE)
+    token.add_service("image").add_standard_endpoints(public=IMAGE)
+    mock.post(
+        AUTH_URL + "/auth/tokens",
+        json=token,
+        headers={"X-Subject-Token": TOKEN},
+        status_code=201,
+    )
+    mock.get(
+        COMPUTE,
+        json={
+            "version": {
+                "id": "v2.0",
+                "status": "SUPPORTED",
+                "version": "",
+                "min_version": "",
+                "links": [],
+            }
+        },
+    )
+
+
+class Result:
+    def __init__(self, code: int, out: str, err: str) -> None:
+        self.code = code
+        self.out = out
+        self.err = err
+
+    @property
+    def error_lines(self) -> list[str]:
+        """stderr without novaclient's own deprecation notice."""
+        return [
+            line
+            for line in self.err.splitlines()
+            if line and "nova CLI is deprecated" not in line
+        ]
+
+
+@pytest.fixture
+def nova(
+    mock: rm.Mocker, monkeypatch: pytest.MonkeyPatch
+) -> Callable[..., Result]:
+    """Run the real ``nova`` shell in-process; returns what a user sees."""
+    from novaclient import shell
+
+    register_cloud(mock)
+    for key in list(__import__("os").environ):
+        if key.startswith(("OS_", "NOVA_")):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("OS_AUTH_URL", AUTH_URL)
+    monkeypatch.setenv("OS_USERNAME", "demo")
+    monkeypatch.setenv("OS_PASSWORD", PASSWORD)
+    monkeypatch.setenv("OS_PROJECT_NAME", "demo")
+    monkeypatch.setenv("NOVACLIENT_UUID_CACHE_DIR", "/nonexistent/cache")
+
+    def run(*argv: str) -> Result:
+        out, err = io.StringIO(), io.StringIO()
+        monkeypatch.setattr(sys, "stdout", out)
+        monkeypatch.setattr(sys, "stderr", err)
+        code = 0
+        try:
+            shell.main(list(argv))
+        except SystemExit as exit_:
+            code = exit_.code if isinstance(exit_.code, int) else 1
+        finally:
+            monkeypatch.setattr(sys, "stdout", sys.__stdout__)
+            monkeypatch.setattr(sys, "stderr", sys.__stderr__)
+        return Result(code, out.getvalue(), err.getvalue())
+
+    return run
+
+
+def api_calls(mock: rm.Mocker) -> list[tuple[str, str]]:
+    """The requests sent to compute and image, without auth/discovery."""
+    return [
+        (method, path)
+        for method, path in sent(mock)
+        if not path.startswith("/v3") and path not in ("/v2/p1",)
+    ]

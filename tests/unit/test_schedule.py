@@ -1,0 +1,204 @@
+"""The pure domain: parsing, formatting, merging, and the prune plan."""
+
+from __future__ import annotations
+
+import pytest
+
+from rax_scheduled_images_python_novaclient_ext import schedule as s
+
+SERVER = "24ade2fe-60d9-4d3e-a02c-c9a6a1b588a6"
+OTHER = "0d5e4b1a-1111-4f2b-9c1e-7f0a2b3c4d5e"
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        (1, 1),
+        (7, 7),
+        ("31", 31),
+        (" 8 ", 8),
+        ("007", 7),
+        (65535, 65535),
+        (10**30, 10**30),
+    ],
+)
+def test_parse_retention_accepts_positive_integers(given, expected):
+    assert s.parse_retention(given) == expected
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        0,
+        -1,
+        "0",
+        "-1",
+        "+3",
+        "1.5",
+        1.5,
+        7.0,
+        "",
+        " ",
+        "abc",
+        "٣",
+        "7a",
+        True,
+        False,
+        None,
+        [7],
+        "1e3",
+        "0x10",
+    ],
+)
+def test_parse_retention_rejects_everything_else(given):
+    with pytest.raises(s.ScheduleError, match="positive integer"):
+        s.parse_retention(given)
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("saturday", "SATURDAY"),
+        ("SATURDAY", "SATURDAY"),
+        ("Sunday", "SUNDAY"),
+        ("mon", "MONDAY"),
+        ("WED", "WEDNESDAY"),
+        (" friday ", "FRIDAY"),
+        (None, None),
+    ],
+)
+def test_parse_day_accepts_names_and_abbreviations(given, expected):
+    assert s.parse_day_of_week(given) == expected
+
+
+@pytest.mark.parametrize(
+    "given", ["", "satur", "sa", "1", "6", "saturdays", "noday", "sábado"]
+)
+def test_parse_day_rejects_and_lists_valid_days(given):
+    with pytest.raises(s.ScheduleError) as raised:
+        s.parse_day_of_week(given)
+    assert (
+        "sunday, monday, tuesday, wednesday, thursday, friday, "
+        "saturday" in str(raised.value)
+    )
+
+
+def test_schedule_body_weekly_and_daily():
+    assert s.new_schedule("4", "saturday").to_body() == {
+        "image_schedule": {"retention": 4, "day_of_week": "SATURDAY"}
+    }
+    assert s.new_schedule(7).to_body() == {"image_schedule": {"retention": 7}}
+
+
+def test_format_schedule_matches_the_guide():
+    assert s.format_schedule(s.Schedule(8, "SATURDAY")) == (
+        "Schedule type: Weekly on: SATURDAY\nRetention: 8"
+    )
+    assert s.format_schedule(s.Schedule(31)) == (
+        "Schedule type: Daily\nRetention: 31"
+    )
+
+
+def test_schedule_from_api_reads_both_shapes():
+    assert s.schedule_from_api(
+        {"image_schedule": {"retention": 5, "day_of_week": "saturday"}}
+    ) == s.Schedule(5, "SATURDAY")
+    assert s.schedule_from_api({"retention": 3}) == s.Schedule(3)
+
+
+@pytest.mark.parametrize(
+    ("payload", "names"),
+    [
+        (None, "no image_schedule object"),
+        ("<html>oops</html>", "no image_schedule object"),
+        ({"image_schedule": None}, "no image_schedule object"),
+        ({"image_schedule": {}}, "no valid retention"),
+        ({"image_schedule": {"retention": "7"}}, "no valid retention"),
+        ({"image_schedule": {"retention": True}}, "no valid retention"),
+        (
+            {"image_schedule": {"retention": 2, "day_of_week": 5}},
+            "invalid day_of_week",
+        ),
+        (
+            {"image_schedule": {"retention": 2, "day_of_week": "someday"}},
+            "invalid day_of_week",
+        ),
+    ],
+)
+def test_schedule_from_api_names_what_is_malformed(payload, names):
+    with pytest.raises(s.MalformedResponseError, match=names):
+        s.schedule_from_api(payload)
+
+
+def test_merge_keeps_day_when_only_retention_changes():
+    assert s.merge_schedule(s.Schedule(4, "SATURDAY"), retention=8) == (
+        s.Schedule(8, "SATURDAY")
+    )
+
+
+def test_merge_keeps_retention_when_only_day_changes():
+    assert s.merge_schedule(s.Schedule(4), day_of_week="sun") == (
+        s.Schedule(4, "SUNDAY")
+    )
+
+
+def test_merge_daily_drops_the_day():
+    assert s.merge_schedule(s.Schedule(4, "MONDAY"), daily=True) == (
+        s.Schedule(4)
+    )
+
+
+def test_merge_needs_retention_without_a_schedule():
+    with pytest.raises(s.ScheduleError, match="retention is required"):
+        s.merge_schedule(None, day_of_week="mon")
+
+
+def test_merge_refuses_day_and_daily_together():
+    with pytest.raises(s.ScheduleError, match="not both"):
+        s.merge_schedule(s.Schedule(4), day_of_week="mon", daily=True)
+
+
+def image(id_, day, *, marked=True, server=SERVER, status="active"):
+    img = {
+        "id": id_,
+        "status": status,
+        "instance_uuid": server,
+        "created_at": f"2026-11-{day:02d}T03:04:05Z",
+    }
+    if marked:
+        img[s.CREATED_BY_KEY] = s.CREATED_BY_VALUE
+    return img
+
+
+def test_plan_prune_keeps_newest_retention_minus_one():
+    images = [image(f"i{d}", d) for d in (1, 5, 3, 4, 2)]
+    # retention 3: the next image plus the two newest survive.
+    assert s.plan_prune(images, SERVER, 3) == {"i1", "i2", "i3"}
+
+
+def test_plan_prune_ignores_unmarked_other_servers_and_inactive():
+    images = [
+        image("old-kept", 1, marked=False),
+        image("other", 2, server=OTHER),
+        image("saving", 3, status="saving"),
+        image("a", 4),
+        image("b", 5),
+    ]
+    assert s.plan_prune(images, SERVER, 2) == {"a"}
+    assert s.plan_prune(images, SERVER, 1) == {"a", "b"}
+
+
+def test_plan_prune_without_schedule_deletes_nothing():
+    images = [image(f"i{d}", d) for d in range(1, 6)]
+    assert s.plan_prune(images, SERVER, None) == frozenset()
+    assert s.plan_prune(images, SERVER, 0) == frozenset()
+
+
+def test_plan_prune_under_retention_deletes_nothing():
+    images = [image("a", 1), image("b", 2)]
+    assert s.plan_prune(images, SERVER, 3) == frozenset()
+
+
+def test_sort_oldest_first():
+    images = [image("b", 2), image("c", 3), image("a", 1)]
+    assert [i["id"] for i in s.sort_oldest_first(images)] == ["a", "b", "c"]
