@@ -1,0 +1,250 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""The Python API: a novaclient manager for a server's image schedule.
+
+Programs reach it as ``client.rax_scheduled_images_python_novaclient_ext``
+on a ``novaclient.client.Client`` (the name of the extension), exactly as
+with the original 0.3.1 release, or build it with
+``ImageScheduleManager(client)``. Each method is one HTTP request on a
+cloud that serves the default API alias.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+from urllib import parse
+
+from novaclient import base, exceptions
+
+from rax_scheduled_images_python_novaclient_ext import schedule as domain
+
+# The same API has had two names; a cloud serves one of them.
+DEFAULT_ALIAS = "os-si-image-schedule"
+RACKSPACE_ALIAS = "rax-si-image-schedule"
+ALIASES: tuple[str, ...] = (DEFAULT_ALIAS, RACKSPACE_ALIAS)
+ALIAS_ENV = "SCHEDULED_IMAGES_API_ALIAS"
+
+# The server attribute and list filter that go with each alias.
+SERVER_ATTRIBUTE = {
+    DEFAULT_ALIAS: "OS-SI:image_schedule",
+    RACKSPACE_ALIAS: "RAX-SI:image_schedule",
+}
+
+# Text of the extension's own 404 ("Image schedule does not exist for
+# server <id>"); any other 404 on the sub-resource is Nova's generic one,
+# which means an unknown server or an alias this cloud does not serve.
+_EXTENSION_404_TEXT = "image schedule does not exist"
+
+
+def quote_id(value: object) -> str:
+    """Percent-quote an id into exactly one URL path segment.
+
+    '/' is quoted too. "", "." and ".." are refused: no quoting keeps
+    them one segment (requests turns %2E back into a dot, and a dot
+    segment names the parent path), and no id is ever one of them.
+
+    :raises ValueError: for "", "." and "..".
+    """
+    text = str(value)
+    if text in ("", ".", ".."):
+        raise ValueError(f"'{text}' is not a valid id.")
+    return parse.quote(text, safe="")
+
+
+def resolve_alias(alias: str | None = None) -> tuple[str, bool]:
+    """Return ``(alias, pinned)`` from an argument or the environment.
+
+    :raises ValueError: for a name that is not one of :data:`ALIASES`.
+    """
+    chosen = alias or os.environ.get(ALIAS_ENV) or None
+    if chosen is None:
+        return DEFAULT_ALIAS, False
+    if chosen not in ALIASES:
+        raise ValueError(
+            f"Unknown scheduled images API alias '{chosen}': use "
+            + " or ".join(ALIASES)
+            + "."
+        )
+    return chosen, True
+
+
+def is_extension_not_found(error: exceptions.NotFound) -> bool:
+    """True for the extension's "no schedule" 404, not Nova's generic one."""
+    return _EXTENSION_404_TEXT in str(getattr(error, "message", "")).lower()
+
+
+class ImageSchedule(base.Resource):
+    """A server's image schedule.
+
+    ``retention`` is always there; ``day_of_week`` (upper-case, e.g.
+    ``"SATURDAY"``) only when the schedule is weekly.
+    """
+
+    HUMAN_ID = False
+
+    def __repr__(self) -> str:
+        day = getattr(self, "day_of_week", None)
+        shown = f" day_of_week={day}" if day else ""
+        return f"<ImageSchedule retention={self.retention}{shown}>"
+
+    def to_schedule(self) -> domain.Schedule:
+        """This schedule as the domain's :class:`~.schedule.Schedule`."""
+        return domain.schedule_from_api(self._info)
+
+
+class ImageScheduleManager(base.Manager):
+    """Show, enable and disable a server's scheduled images.
+
+    :param api: a ``novaclient.v2.client.Client``.
+    :param alias: pin the API alias (``os-si-image-schedule`` or
+        ``rax-si-image-schedule``); else the environment variable
+        ``SCHEDULED_IMAGES_API_ALIAS``; else the default alias, with one
+        fallback to the other alias when the cloud answers Nova's generic
+        404, after which the alias that answered is kept for the life of
+        this manager.
+    """
+
+    resource_class = ImageSchedule
+
+    def __init__(self, api: Any, alias: str | None = None) -> None:
+        super().__init__(api)
+        self.alias, self._alias_known = resolve_alias(alias)
+        self._alias_pinned = self._alias_known
+        self._alias_lock = threading.Lock()
+
+    @property
+    def server_attribute(self) -> str:
+        """The server attribute (and list filter) of the current alias."""
+        return SERVER_ATTRIBUTE[self.alias]
+
+    # -- the Python API ---------------------------------------------------
+
+    def get(self, server: Any) -> ImageSchedule:
+        """Return the image schedule of ``server`` (an id or a Server).
+
+        :raises novaclient.exceptions.NotFound: ``Scheduled images not
+            enabled for server <id>`` when it has no schedule; Nova's own
+            404 when the server does not exist.
+        :raises MalformedResponseError: when the answer is not a schedule.
+        """
+        server_id = base.getid(server)
+        try:
+            resp, body = self._call("GET", server_id)
+        except exceptions.NotFound as error:
+            if is_extension_not_found(error):
+                raise exceptions.NotFound(
+                    404,
+                    f"Scheduled images not enabled for server {server_id}",
+                ) from None
+            raise
+        return self._resource(body, resp)
+
+    def enable(
+        self,
+        server: Any,
+        retention: int | str,
+        day_of_week: str | None = None,
+    ) -> ImageSchedule:
+        """Enable (or replace) the image schedule of ``server``.
+
+        Without ``day_of_week`` the schedule is daily, even where it was
+        weekly before: the API replaces the whole schedule.
+
+        :param retention: how many scheduled images to keep, a positive
+            integer (an int or a string of digits).
+        :param day_of_week: a day name in any case, or its first three
+            letters, for a weekly schedule.
+        :raises ScheduleError: for a bad retention or day; nothing is sent.
+        :raises novaclient.exceptions.BadRequest: when the cloud refuses
+            the value (e.g. a retention over its limit).
+        """
+        wanted = domain.new_schedule(retention, day_of_week)
+        return self.set(server, wanted)
+
+    def set(self, server: Any, wanted: domain.Schedule) -> ImageSchedule:
+        """Set exactly the schedule ``wanted`` on ``server``."""
+        server_id = base.getid(server)
+        resp, body = self._call("POST", server_id, wanted.to_body())
+        return self._resource(body, resp)
+
+    def disable(self, server: Any) -> None:
+        """Disable scheduled images on ``server``.
+
+        Images already taken stay. A server that has no schedule is
+        already disabled, which is not an error (older versions of the
+        service answer that case with their 404).
+
+        :raises novaclient.exceptions.NotFound: when the server does not
+            exist.
+        """
+        server_id = base.getid(server)
+        try:
+            self._call("DELETE", server_id)
+        except exceptions.NotFound as error:
+            if not is_extension_not_found(error):
+                raise
+
+    # -- HTTP -------------------------------------------------------------
+
+    def url(self, server_id: object, alias: str | None = None) -> str:
+        """The sub-resource path of ``server_id``, id percent-quoted."""
+        return f"/servers/{quote_id(server_id)}/{alias or self.alias}"
+
+    def _send(
+        self, method: str, server_id: object, alias: str, body: Any = None
+    ) -> tuple[Any, Any]:
+        url = self.url(server_id, alias)
+        if method == "POST":
+            return self.api.client.post(url, body=body)
+        if method == "DELETE":
+            return self.api.client.delete(url)
+        return self.api.client.get(url)
+
+    def _call(
+        self, method: str, server_id: object, body: Any = None
+    ) -> tuple[Any, Any]:
+        alias = self.alias
+        try:
+            answer = self._send(method, server_id, alias, body)
+        except exceptions.NotFound as error:
+            if self._alias_known or is_extension_not_found(error):
+                self._learn(alias)
+                raise
+            other = ALIASES[1 - ALIASES.index(alias)]
+            try:
+                answer = self._send(method, server_id, other, body)
+            except exceptions.NotFound as second:
+                if not is_extension_not_found(second):
+                    # Neither alias knows the server: Nova's own 404.
+                    raise error from None
+                self._learn(other)
+                raise
+            self._learn(other)
+            return answer
+        self._learn(alias)
+        return answer
+
+    def _learn(self, alias: str) -> None:
+        if self._alias_pinned:
+            return
+        with self._alias_lock:
+            self.alias = alias
+            self._alias_known = True
+
+    def _resource(self, body: Any, resp: Any) -> ImageSchedule:
+        schedule = domain.schedule_from_api(body)
+        info: dict[str, Any] = {"retention": schedule.retention}
+        if schedule.day_of_week is not None:
+            info["day_of_week"] = schedule.day_of_week
+        return ImageSchedule(self, info, loaded=True, resp=resp)

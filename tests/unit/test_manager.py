@@ -1,0 +1,255 @@
+"""The Python API against requests-mock: the HTTP sent and what returns."""
+
+from __future__ import annotations
+
+import pytest
+from novaclient import exceptions
+
+from rax_scheduled_images_python_novaclient_ext import manager as m
+from rax_scheduled_images_python_novaclient_ext import schedule as s
+
+from .conftest import COMPUTE, SERVER_ID, sent
+
+OS_URL = f"{COMPUTE}/servers/{SERVER_ID}/os-si-image-schedule"
+RAX_URL = f"{COMPUTE}/servers/{SERVER_ID}/rax-si-image-schedule"
+OS_PATH = f"/v2/p1/servers/{SERVER_ID}/os-si-image-schedule"
+RAX_PATH = f"/v2/p1/servers/{SERVER_ID}/rax-si-image-schedule"
+GENERIC_404 = {
+    "itemNotFound": {
+        "message": "The resource could not be found.",
+        "code": 404,
+    }
+}
+NO_SCHEDULE_404 = {
+    "itemNotFound": {
+        "message": f"Image schedule does not exist for server {SERVER_ID}",
+        "code": 404,
+    }
+}
+
+
+@pytest.fixture(autouse=True)
+def _no_alias_env(monkeypatch):
+    monkeypatch.delenv(m.ALIAS_ENV, raising=False)
+
+
+def test_manager_is_reachable_under_the_original_name(client):
+    assert isinstance(
+        client.rax_scheduled_images_python_novaclient_ext,
+        m.ImageScheduleManager,
+    )
+
+
+def test_get_weekly_is_one_get(client, mock):
+    mock.get(
+        OS_URL,
+        json={"image_schedule": {"day_of_week": "SATURDAY", "retention": 5}},
+    )
+    found = client.rax_scheduled_images_python_novaclient_ext.get(SERVER_ID)
+    assert (found.retention, found.day_of_week) == (5, "SATURDAY")
+    assert sent(mock) == [("GET", OS_PATH)]
+
+
+def test_get_daily_has_no_day_of_week(client, mock):
+    mock.get(OS_URL, json={"image_schedule": {"retention": 7}})
+    found = m.ImageScheduleManager(client).get(SERVER_ID)
+    assert found.retention == 7
+    assert not hasattr(found, "day_of_week")
+    assert found.to_schedule() == s.Schedule(7)
+
+
+def test_get_accepts_a_server_object(client, mock):
+    mock.get(OS_URL, json={"image_schedule": {"retention": 2}})
+
+    class Server:
+        id = SERVER_ID
+
+    assert m.ImageScheduleManager(client).get(Server()).retention == 2
+
+
+def test_get_not_enabled_raises_the_original_message(client, mock):
+    mock.get(OS_URL, status_code=404, json=NO_SCHEDULE_404)
+    with pytest.raises(exceptions.NotFound) as raised:
+        m.ImageScheduleManager(client).get(SERVER_ID)
+    assert str(raised.value) == (
+        f"Scheduled images not enabled for server {SERVER_ID} (HTTP 404)"
+    )
+    assert len(mock.request_history) == 1
+
+
+def test_get_malformed_answer_names_the_problem(client, mock):
+    mock.get(OS_URL, text="<html>bad gateway</html>")
+    with pytest.raises(s.MalformedResponseError, match="image_schedule"):
+        m.ImageScheduleManager(client).get(SERVER_ID)
+
+
+def test_enable_weekly_posts_upper_case_full_day(client, mock):
+    mock.post(
+        OS_URL,
+        json={"image_schedule": {"day_of_week": "SATURDAY", "retention": 4}},
+    )
+    found = m.ImageScheduleManager(client).enable(SERVER_ID, "4", "sat")
+    assert found.day_of_week == "SATURDAY"
+    assert sent(mock) == [("POST", OS_PATH)]
+    assert mock.last_request.json() == {
+        "image_schedule": {"retention": 4, "day_of_week": "SATURDAY"}
+    }
+
+
+def test_enable_daily_sends_no_day(client, mock):
+    mock.post(OS_URL, json={"image_schedule": {"retention": 7}})
+    m.ImageScheduleManager(client).enable(SERVER_ID, 7)
+    assert mock.last_request.json() == {"image_schedule": {"retention": 7}}
+
+
+@pytest.mark.parametrize(
+    ("retention", "day"),
+    [
+        (0, None),
+        (-1, None),
+        (True, None),
+        (1.5, None),
+        ("", None),
+        ("abc", None),
+        ("٣", None),
+        (3, "someday"),
+        (3, ""),
+        (3, "7"),
+    ],
+)
+def test_enable_rejects_bad_input_without_sending(
+    client, mock, retention, day
+):
+    with pytest.raises(s.ScheduleError):
+        m.ImageScheduleManager(client).enable(SERVER_ID, retention, day)
+    assert mock.request_history == []
+
+
+def test_enable_passes_the_servers_refusal_through(client, mock):
+    mock.post(
+        OS_URL,
+        status_code=400,
+        json={
+            "badRequest": {
+                "message": "The retention value 70000 is not allowed. "
+                "It cannot exceed 65535",
+                "code": 400,
+            }
+        },
+    )
+    with pytest.raises(exceptions.BadRequest, match="cannot exceed 65535"):
+        m.ImageScheduleManager(client).enable(SERVER_ID, 70000)
+
+
+def test_disable_is_one_delete(client, mock):
+    mock.delete(OS_URL, status_code=202)
+    assert m.ImageScheduleManager(client).disable(SERVER_ID) is None
+    assert sent(mock) == [("DELETE", OS_PATH)]
+
+
+def test_disable_when_not_enabled_is_not_an_error(client, mock):
+    mock.delete(OS_URL, status_code=404, json=NO_SCHEDULE_404)
+    m.ImageScheduleManager(client).disable(SERVER_ID)
+    assert len(mock.request_history) == 1
+
+
+def test_falls_back_to_rackspace_alias_once_and_remembers(client, mock):
+    mock.get(OS_URL, status_code=404, json=GENERIC_404)
+    mock.get(RAX_URL, json={"image_schedule": {"retention": 3}})
+    mock.delete(RAX_URL, status_code=202)
+    manager = m.ImageScheduleManager(client)
+    assert manager.get(SERVER_ID).retention == 3
+    manager.disable(SERVER_ID)
+    assert sent(mock) == [
+        ("GET", OS_PATH),
+        ("GET", RAX_PATH),
+        ("DELETE", RAX_PATH),
+    ]
+    assert manager.alias == m.RACKSPACE_ALIAS
+    assert manager.server_attribute == "RAX-SI:image_schedule"
+
+
+def test_fallback_keeps_the_extension_not_found(client, mock):
+    mock.get(OS_URL, status_code=404, json=GENERIC_404)
+    mock.get(RAX_URL, status_code=404, json=NO_SCHEDULE_404)
+    with pytest.raises(exceptions.NotFound, match="not enabled"):
+        m.ImageScheduleManager(client).get(SERVER_ID)
+
+
+def test_unknown_server_raises_novas_404_after_both_aliases(client, mock):
+    mock.get(OS_URL, status_code=404, json=GENERIC_404)
+    mock.get(RAX_URL, status_code=404, json=GENERIC_404)
+    manager = m.ImageScheduleManager(client)
+    with pytest.raises(exceptions.NotFound, match="could not be found"):
+        manager.get(SERVER_ID)
+    assert sent(mock) == [("GET", OS_PATH), ("GET", RAX_PATH)]
+    assert manager.alias == m.DEFAULT_ALIAS
+
+
+def test_once_the_alias_is_known_unknown_servers_cost_one_request(
+    client, mock
+):
+    other = "11111111-2222-4333-8444-555555555555"
+    mock.get(OS_URL, json={"image_schedule": {"retention": 3}})
+    mock.get(
+        f"{COMPUTE}/servers/{other}/os-si-image-schedule",
+        status_code=404,
+        json=GENERIC_404,
+    )
+    manager = m.ImageScheduleManager(client)
+    manager.get(SERVER_ID)
+    with pytest.raises(exceptions.NotFound):
+        manager.get(other)
+    assert len(mock.request_history) == 2
+
+
+def test_pinned_alias_by_argument_never_falls_back(client, mock):
+    mock.get(RAX_URL, status_code=404, json=GENERIC_404)
+    manager = m.ImageScheduleManager(client, alias=m.RACKSPACE_ALIAS)
+    with pytest.raises(exceptions.NotFound):
+        manager.get(SERVER_ID)
+    assert sent(mock) == [("GET", RAX_PATH)]
+
+
+def test_pinned_alias_by_environment(client, mock, monkeypatch):
+    monkeypatch.setenv(m.ALIAS_ENV, m.RACKSPACE_ALIAS)
+    mock.post(RAX_URL, json={"image_schedule": {"retention": 2}})
+    m.ImageScheduleManager(client).enable(SERVER_ID, 2)
+    assert sent(mock) == [("POST", RAX_PATH)]
+
+
+def test_unknown_alias_is_refused(client):
+    with pytest.raises(ValueError, match="Unknown scheduled images API"):
+        m.ImageScheduleManager(client, alias="os-si-typo")
+
+
+@pytest.mark.parametrize(
+    ("server", "segment"),
+    [
+        ("a/b", "a%2Fb"),
+        ("a/../b", "a%2F..%2Fb"),
+        ("x?y#z", "x%3Fy%23z"),
+        ("50% off", "50%25%20off"),
+        ("café", "caf%C3%A9"),
+    ],
+)
+def test_ids_are_percent_quoted_into_one_path_segment(
+    client, mock, server, segment
+):
+    mock.get(
+        f"{COMPUTE}/servers/{segment}/os-si-image-schedule",
+        json={"image_schedule": {"retention": 1}},
+    )
+    m.ImageScheduleManager(client).get(server)
+    assert mock.last_request.url == (
+        f"{COMPUTE}/servers/{segment}/os-si-image-schedule"
+    )
+
+
+@pytest.mark.parametrize("server", ["", ".", ".."])
+def test_ids_that_cannot_be_one_segment_are_refused_unsent(
+    client, mock, server
+):
+    with pytest.raises(ValueError, match="not a valid id"):
+        m.ImageScheduleManager(client).get(server)
+    assert mock.request_history == []
