@@ -1,0 +1,254 @@
+"""The ``nova`` shell in-process, with Keystone and Nova mocked.
+
+Each test checks what a user sees (stdout, stderr, exit code) and the
+requests the command sent.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from rax_scheduled_images_python_novaclient_ext import manager as m
+
+from .conftest import COMPUTE, SERVER_ID, api_calls
+
+SCHED_URL = f"{COMPUTE}/servers/{SERVER_ID}/os-si-image-schedule"
+SCHED_PATH = f"/v2/p1/servers/{SERVER_ID}/os-si-image-schedule"
+NO_SCHEDULE_404 = {
+    "itemNotFound": {
+        "message": f"Image schedule does not exist for server {SERVER_ID}",
+        "code": 404,
+    }
+}
+GENERIC_404 = {
+    "itemNotFound": {
+        "message": "The resource could not be found.",
+        "code": 404,
+    }
+}
+WEB1 = "11111111-1111-4111-8111-111111111111"
+WEB2 = "22222222-2222-4222-8222-222222222222"
+
+
+def server(id_, name):
+    return {"id": id_, "name": name, "status": "ACTIVE", "links": []}
+
+
+@pytest.fixture(autouse=True)
+def _no_alias_env(monkeypatch):
+    monkeypatch.delenv(m.ALIAS_ENV, raising=False)
+
+
+@pytest.fixture
+def myserver_by_name(mock):
+    """``myserver`` is found by name (the way novaclient looks it up)."""
+    mock.get(
+        f"{COMPUTE}/servers?name=myserver",
+        json={"servers": [server(SERVER_ID, "myserver")]},
+    )
+    mock.get(
+        f"{COMPUTE}/servers/{SERVER_ID}",
+        json={"server": server(SERVER_ID, "myserver")},
+    )
+
+
+def test_show_prints_weekly_schedule(nova, mock):
+    mock.get(
+        SCHED_URL,
+        json={"image_schedule": {"day_of_week": "SATURDAY", "retention": 8}},
+    )
+    result = nova("scheduled-images-show", SERVER_ID)
+    assert (result.code, result.out) == (
+        0,
+        "Schedule type: Weekly on: SATURDAY\nRetention: 8\n",
+    )
+    assert result.error_lines == []
+    # A UUID needs no lookup: the schedule call itself proves the server.
+    assert api_calls(mock) == [("GET", SCHED_PATH)]
+
+
+def test_show_prints_daily_schedule_by_name(nova, mock, myserver_by_name):
+    mock.get(SCHED_URL, json={"image_schedule": {"retention": 31}})
+    result = nova("scheduled-images-show", "myserver")
+    assert (result.code, result.out) == (
+        0,
+        "Schedule type: Daily\nRetention: 31\n",
+    )
+    assert api_calls(mock)[-1] == ("GET", SCHED_PATH)
+
+
+def test_show_not_enabled_prints_the_guides_error(nova, mock):
+    mock.get(SCHED_URL, status_code=404, json=NO_SCHEDULE_404)
+    result = nova("scheduled-images-show", SERVER_ID)
+    assert result.code == 1
+    assert result.out == ""
+    assert result.error_lines == [
+        "ERROR (NotFound): Scheduled images not enabled for server "
+        f"{SERVER_ID} (HTTP 404)"
+    ]
+
+
+def test_enable_weekly_by_uuid_posts_the_schedule(nova, mock):
+    mock.post(
+        SCHED_URL,
+        json={"image_schedule": {"day_of_week": "SATURDAY", "retention": 4}},
+    )
+    result = nova(
+        "scheduled-images-enable", "--day-of-week", "saturday", SERVER_ID, "4"
+    )
+    assert (result.code, result.out, result.error_lines) == (0, "", [])
+    assert api_calls(mock) == [("POST", SCHED_PATH)]
+    assert mock.last_request.json() == {
+        "image_schedule": {"retention": 4, "day_of_week": "SATURDAY"}
+    }
+
+
+def test_enable_daily_by_name(nova, mock, myserver_by_name):
+    mock.post(SCHED_URL, json={"image_schedule": {"retention": 31}})
+    result = nova("scheduled-images-enable", "myserver", "31")
+    assert result.code == 0
+    assert api_calls(mock)[-1] == ("POST", SCHED_PATH)
+    assert mock.last_request.json() == {"image_schedule": {"retention": 31}}
+
+
+def test_disable_by_uuid(nova, mock):
+    mock.delete(SCHED_URL, status_code=202)
+    result = nova("scheduled-images-disable", SERVER_ID)
+    assert (result.code, result.out, result.error_lines) == (0, "", [])
+    assert api_calls(mock) == [("DELETE", SCHED_PATH)]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["scheduled-images-enable", SERVER_ID, "0"], "Invalid retention '0'"),
+        (["scheduled-images-enable", SERVER_ID, "-1"], "Invalid retention"),
+        (["scheduled-images-enable", SERVER_ID, "1.5"], "Invalid retention"),
+        (["scheduled-images-enable", SERVER_ID, "abc"], "Invalid retention"),
+        (["scheduled-images-enable", SERVER_ID, ""], "Invalid retention"),
+        (["scheduled-images-enable", SERVER_ID, "٣"], "Invalid retention"),
+        (
+            [
+                "scheduled-images-enable",
+                "--day-of-week",
+                "satur",
+                SERVER_ID,
+                "4",
+            ],
+            "Invalid day of week 'satur'",
+        ),
+        (
+            ["scheduled-images-enable", "--day-of-week", "", SERVER_ID, "4"],
+            "Invalid day of week",
+        ),
+        (
+            ["scheduled-images-enable", "--day-of-week", "6", SERVER_ID, "4"],
+            "Invalid day of week '6'",
+        ),
+        (["scheduled-images-show", ""], "server name or ID is required"),
+        (["scheduled-images-disable", "  "], "server name or ID is required"),
+    ],
+)
+def test_bad_input_is_one_line_and_sends_nothing(nova, mock, argv, message):
+    result = nova(*argv)
+    assert result.code == 1
+    assert len(result.error_lines) == 1
+    assert result.error_lines[0].startswith("ERROR (CommandError): ")
+    assert message in result.error_lines[0]
+    assert "Traceback" not in result.err
+    assert api_calls(mock) == []
+
+
+def test_ambiguous_name_gets_novaclients_message(nova, mock):
+    both = {"servers": [server(WEB1, "web"), server(WEB2, "web")]}
+    mock.get(f"{COMPUTE}/servers?name=web", json=both)
+    for id_ in (WEB1, WEB2):
+        mock.get(
+            f"{COMPUTE}/servers/{id_}", json={"server": server(id_, "web")}
+        )
+    result = nova("scheduled-images-enable", "web", "3")
+    assert result.code == 1
+    assert result.error_lines == [
+        "ERROR (CommandError): Multiple server matches found for 'web', "
+        "use an ID to be more specific."
+    ]
+    assert not any(method == "POST" for method, _ in api_calls(mock))
+
+
+def test_unknown_name_gets_novaclients_message(nova, mock):
+    mock.get(f"{COMPUTE}/servers?name=nosuch", json={"servers": []})
+    result = nova("scheduled-images-show", "nosuch")
+    assert result.code == 1
+    assert result.error_lines == [
+        "ERROR (CommandError): No server with a name or ID of 'nosuch' exists."
+    ]
+
+
+def test_unknown_uuid_gets_novaclients_message(nova, mock):
+    unknown = "99999999-9999-4999-8999-999999999999"
+    mock.get(
+        f"{COMPUTE}/servers/{unknown}/os-si-image-schedule",
+        status_code=404,
+        json=GENERIC_404,
+    )
+    mock.get(
+        f"{COMPUTE}/servers/{unknown}/rax-si-image-schedule",
+        status_code=404,
+        json=GENERIC_404,
+    )
+    mock.get(f"{COMPUTE}/servers/{unknown}", status_code=404, json=GENERIC_404)
+    mock.get(f"{COMPUTE}/servers?name={unknown}", json={"servers": []})
+    result = nova("scheduled-images-show", unknown)
+    assert result.code == 1
+    assert result.error_lines == [
+        f"ERROR (CommandError): No server with a name or ID of '{unknown}' "
+        "exists."
+    ]
+
+
+def test_rackspace_alias_fallback_in_the_shell(nova, mock):
+    mock.get(SCHED_URL, status_code=404, json=GENERIC_404)
+    mock.get(
+        f"{COMPUTE}/servers/{SERVER_ID}/rax-si-image-schedule",
+        json={"image_schedule": {"retention": 2}},
+    )
+    result = nova("scheduled-images-show", SERVER_ID)
+    assert result.out == "Schedule type: Daily\nRetention: 2\n"
+
+
+def test_pinned_alias_from_environment_in_the_shell(nova, mock, monkeypatch):
+    monkeypatch.setenv(m.ALIAS_ENV, m.RACKSPACE_ALIAS)
+    mock.get(
+        f"{COMPUTE}/servers/{SERVER_ID}/rax-si-image-schedule",
+        json={"image_schedule": {"retention": 2}},
+    )
+    result = nova("scheduled-images-show", SERVER_ID)
+    assert result.code == 0
+    assert api_calls(mock) == [
+        ("GET", f"/v2/p1/servers/{SERVER_ID}/rax-si-image-schedule")
+    ]
+
+
+def test_help_lists_days_and_explains_retention(nova):
+    result = nova("help", "scheduled-images-enable")
+    assert result.code == 0
+    text = " ".join(result.out.split())
+    assert (
+        "usage: nova scheduled-images-enable [--day-of-week <day>] "
+        "<server> <retention>"
+    ) in text
+    assert (
+        "sunday, monday, tuesday, wednesday, thursday, friday, saturday"
+    ) in text
+    assert "How many scheduled images of this server to keep" in text
+
+
+def test_nova_help_lists_the_three_commands_once(nova):
+    result = nova("help")
+    assert result.code == 0
+    for command in (
+        "scheduled-images-enable",
+        "scheduled-images-disable",
+        "scheduled-images-show",
+    ):
+        assert result.out.count(f"    {command} ") == 1
