@@ -1,0 +1,72 @@
+"""Helpers for the functional suite: real installed commands, subprocesses.
+
+Interpreters are found by name (python3.10 ... python3.13), never by a
+path only one machine has; a missing one skips its tests with a message.
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+SUPPORTED = ("3.10", "3.11", "3.12", "3.13")
+
+
+def interpreter(minor: str) -> str | None:
+    """``pythonX.Y`` if it exists AND runs (a pyenv shim may not)."""
+    name = f"python{minor}"
+    if shutil.which(name) is None:
+        return None
+    try:
+        subprocess.run(
+            [name, "-c", "import venv"],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return name
+
+
+def available_interpreters() -> list[str]:
+    return [m for m in SUPPORTED if interpreter(m)]
+
+
+@pytest.fixture(scope="session")
+def wheel() -> Iterator[pathlib.Path]:
+    """This project built as a wheel, as pip would install it."""
+    out = pathlib.Path(tempfile.mkdtemp(prefix="si-wheel-"))
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q",
+         "-w", str(out), str(ROOT)],
+        check=True,
+        timeout=600,
+    )
+    (built,) = out.glob("rax_scheduled_images_python_novaclient_ext-*.whl")
+    yield built
+    shutil.rmtree(out, ignore_errors=True)
+
+
+def bin_dir() -> pathlib.Path:
+    """Where the running interpreter's console scripts are installed."""
+    return pathlib.Path(sys.executable).parent
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The environment without any OS_* cloud settings of the caller."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("OS_", "NOVA_", "SCHEDULED_IMAGES_"))
+    }
+    env.update(extra)
+    return env
