@@ -46,8 +46,17 @@ def wheel() -> Iterator[pathlib.Path]:
     """This project built as a wheel, as pip would install it."""
     out = pathlib.Path(tempfile.mkdtemp(prefix="si-wheel-"))
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q",
-         "-w", str(out), str(ROOT)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "-q",
+            "-w",
+            str(out),
+            str(ROOT),
+        ],
         check=True,
         timeout=600,
     )

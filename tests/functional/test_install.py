@@ -26,8 +26,9 @@ COMMANDS = (
 
 def test_top_level_directory_has_no_init_py():
     # novaclient's sys.path scan would load a regular package twice.
-    assert not (ROOT / "rax_scheduled_images_python_novaclient_ext"
-                / "__init__.py").exists()
+    assert not (
+        ROOT / "rax_scheduled_images_python_novaclient_ext" / "__init__.py"
+    ).exists()
 
 
 @pytest.fixture(scope="module", params=ENDS or ["none"])
@@ -37,11 +38,17 @@ def venv(request, wheel):
     if python is None:
         pytest.skip(f"no Python {minor} interpreter found on this machine")
     where = pathlib.Path(tempfile.mkdtemp(prefix=f"si-venv-{minor}-"))
-    subprocess.run([python, "-m", "venv", str(where)], check=True,
-                   timeout=300)
+    subprocess.run([python, "-m", "venv", str(where)], check=True, timeout=300)
     subprocess.run(
-        [str(where / "bin" / "python"), "-m", "pip", "install", "-q",
-         str(wheel), "python-novaclient"],
+        [
+            str(where / "bin" / "python"),
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            str(wheel),
+            "python-novaclient",
+        ],
         check=True,
         timeout=900,
     )
@@ -72,8 +79,10 @@ def test_nova_help_of_enable_explains_days_and_retention(venv):
     assert result.returncode == 0, result.stderr
     text = " ".join(result.stdout.split())
     assert "[--day-of-week <day>] <server> <retention>" in text
-    assert "sunday, monday, tuesday, wednesday, thursday, friday, " \
+    assert (
+        "sunday, monday, tuesday, wednesday, thursday, friday, "
         "saturday" in text
+    )
 
 
 def test_extension_is_discovered_exactly_once(venv):
