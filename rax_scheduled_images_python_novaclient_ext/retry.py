@@ -1,0 +1,124 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""How hard to try again when the cloud is briefly unwell.
+
+Connection failures (refused, reset, DNS) are retried by keystoneauth's
+session itself (``connect_retries``), with its exponential backoff.
+Over-limit and unavailable answers (429, 413, 502, 503, 504) are retried
+here: keystoneauth can retry status codes too, but it sleeps for whatever
+``Retry-After`` says, uncapped, and a cron job must not sleep for an hour
+because a proxy said so. Every request this client sends is safe to
+repeat: GET and DELETE are idempotent, and a schedule POST carries the
+whole schedule, so a repeat sets the same thing again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from novaclient import exceptions
+
+T = TypeVar("T")
+
+RETRIABLE_STATUS = frozenset({413, 429, 502, 503, 504})
+
+ENV_RETRIES = "SCHEDULED_IMAGES_RETRIES"
+ENV_MAX_DELAY = "SCHEDULED_IMAGES_RETRY_MAX_DELAY"
+
+
+@dataclasses.dataclass(frozen=True)
+class RetryPolicy:
+    """Bounded retries with exponential backoff.
+
+    :param retries: retries after the first try, for each request, both
+        for connection failures and for retriable answers; 0 disables.
+    :param backoff: the first delay in seconds, doubled each retry.
+    :param max_delay: the cap, in seconds, on any one delay, including
+        one asked for by ``Retry-After``.
+    """
+
+    retries: int = 3
+    backoff: float = 0.5
+    max_delay: float = 10.0
+
+    def __post_init__(self) -> None:
+        if self.retries < 0 or self.backoff < 0 or self.max_delay < 0:
+            raise ValueError("Retry settings cannot be negative.")
+
+    def delay(self, attempt: int, retry_after: object = None) -> float:
+        """Seconds to wait before retry number ``attempt`` (from 1).
+
+        A positive ``Retry-After`` in seconds wins over the backoff,
+        within the cap; 0, an HTTP-date or garbage is no hint (novaclient
+        reports a missing header as 0).
+        """
+        wanted = self.backoff * (2 ** (attempt - 1))
+        try:
+            hinted = float(str(retry_after).strip())
+        except ValueError:
+            hinted = 0.0
+        if hinted > 0:
+            wanted = hinted
+        return min(wanted, self.max_delay)
+
+    @classmethod
+    def from_env(cls, environ: Any = None) -> RetryPolicy:
+        """The default policy, changed by environment variables.
+
+        :raises ValueError: for a value that is not a number.
+        """
+        env = os.environ if environ is None else environ
+        base = cls()
+        retries = env.get(ENV_RETRIES)
+        max_delay = env.get(ENV_MAX_DELAY)
+        try:
+            return cls(
+                retries=int(retries) if retries else base.retries,
+                backoff=base.backoff,
+                max_delay=float(max_delay) if max_delay else base.max_delay,
+            )
+        except ValueError:
+            raise ValueError(
+                f"{ENV_RETRIES} must be a whole number and {ENV_MAX_DELAY} "
+                "a number of seconds."
+            ) from None
+
+
+def is_retriable(error: BaseException) -> bool:
+    return (
+        isinstance(error, exceptions.ClientException)
+        and getattr(error, "code", None) in RETRIABLE_STATUS
+    )
+
+
+def call(
+    policy: RetryPolicy,
+    send: Callable[[], T],
+    sleep: Callable[[float], None] = time.sleep,
+) -> T:
+    """Run ``send`` and repeat it on a retriable answer, per ``policy``.
+
+    The last error is raised when the retries are used up.
+    """
+    attempt = 0
+    while True:
+        try:
+            return send()
+        except exceptions.ClientException as error:
+            if not is_retriable(error) or attempt >= policy.retries:
+                raise
+            attempt += 1
+            sleep(policy.delay(attempt, getattr(error, "retry_after", None)))

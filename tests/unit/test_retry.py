@@ -1,0 +1,84 @@
+"""The retry policy: delays, caps, and which answers are tried again."""
+
+from __future__ import annotations
+
+import pytest
+from novaclient import exceptions
+
+from rax_scheduled_images_python_novaclient_ext import retry
+
+
+def test_backoff_doubles_and_is_capped():
+    policy = retry.RetryPolicy(retries=5, backoff=0.5, max_delay=3)
+    assert [policy.delay(n) for n in range(1, 6)] == [0.5, 1, 2, 3, 3]
+
+
+@pytest.mark.parametrize(
+    ("hint", "expected"),
+    [
+        (2, 2.0),
+        ("4", 4.0),
+        (3600, 10.0),
+        (0, 0.5),
+        (None, 0.5),
+        ("Wed, 21 Oct 2026 07:28:00 GMT", 0.5),
+        ("-5", 0.5),
+    ],
+)
+def test_retry_after_wins_within_the_cap(hint, expected):
+    assert retry.RetryPolicy().delay(1, hint) == expected
+
+
+def test_policy_from_environment():
+    policy = retry.RetryPolicy.from_env(
+        {retry.ENV_RETRIES: "7", retry.ENV_MAX_DELAY: "2.5"}
+    )
+    assert (policy.retries, policy.max_delay) == (7, 2.5)
+    assert retry.RetryPolicy.from_env({}) == retry.RetryPolicy()
+
+
+def test_policy_from_environment_rejects_garbage():
+    with pytest.raises(ValueError, match="SCHEDULED_IMAGES_RETRIES"):
+        retry.RetryPolicy.from_env({retry.ENV_RETRIES: "many"})
+    with pytest.raises(ValueError, match="negative"):
+        retry.RetryPolicy(retries=-1)
+
+
+def failing(codes, result="ok"):
+    calls = []
+
+    def send():
+        calls.append(1)
+        if len(calls) <= len(codes):
+            code = codes[len(calls) - 1]
+            if code == 429:
+                raise exceptions.RateLimit(429, retry_after="1")
+            raise exceptions.ClientException(code, "boom")
+        return result
+
+    return send, calls
+
+
+def test_call_retries_retriable_answers_then_succeeds():
+    slept = []
+    send, calls = failing([503, 429, 502])
+    assert retry.call(retry.RetryPolicy(), send, slept.append) == "ok"
+    assert len(calls) == 4
+    assert slept == [0.5, 1.0, 2.0]
+
+
+def test_call_gives_up_after_the_retries_with_the_last_error():
+    slept = []
+    send, calls = failing([503, 503, 503])
+    with pytest.raises(exceptions.ClientException) as raised:
+        retry.call(retry.RetryPolicy(retries=2), send, slept.append)
+    assert raised.value.code == 503
+    assert len(calls) == 3
+
+
+@pytest.mark.parametrize("code", [400, 401, 403, 404, 409, 500])
+def test_call_never_retries_other_errors(code):
+    send, calls = failing([code])
+    with pytest.raises(exceptions.ClientException):
+        retry.call(retry.RetryPolicy(), send, lambda _: None)
+    assert len(calls) == 1
