@@ -1,0 +1,168 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""What the ``openstack`` commands share: finding servers, fanning out.
+
+Server resolution is the ``nova`` commands' own (a UUID goes straight to
+the scheduled-images call, which proves the server exists; a name is
+looked up the way novaclient does, with its messages for unknown and
+ambiguous names), so both front ends answer alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from novaclient import exceptions as nova_exceptions
+from novaclient import utils as nova_utils
+from osc_lib import exceptions
+
+from rax_scheduled_images_python_novaclient_ext import novaclient_ext
+from rax_scheduled_images_python_novaclient_ext import schedule as domain
+from rax_scheduled_images_python_novaclient_ext.manager import (
+    ImageScheduleManager,
+)
+
+T = TypeVar("T")
+
+DEFAULT_CONCURRENCY = 8
+
+
+def schedules(app: Any) -> ImageScheduleManager:
+    """The schedule manager :func:`.plugin.make_client` built."""
+    found: ImageScheduleManager = app.client_manager.scheduled_images
+    return found
+
+
+def compute(app: Any) -> Any:
+    """The python-novaclient Client under the schedule manager."""
+    return schedules(app).api
+
+
+def one_line(error: BaseException) -> str:
+    """The message a user sees for ``error``, on one line."""
+    text = str(error) or error.__class__.__name__
+    return " ".join(text.split())
+
+
+def checked(decide: Callable[..., T], *args: Any) -> T:
+    """Run a domain function, turning its error into osc-lib's."""
+    try:
+        return decide(*args)
+    except domain.ScheduleError as error:
+        raise exceptions.CommandError(str(error)) from None
+
+
+def check_server_names(servers: Sequence[str]) -> list[str]:
+    """The servers named on the command line, in order, each once.
+
+    :raises osc_lib.exceptions.CommandError: for an empty name, before
+        any request is sent.
+    """
+    for server in servers:
+        if not server or not server.strip():
+            raise exceptions.CommandError(
+                "A server name or ID is required, not an empty string."
+            )
+    return list(dict.fromkeys(servers))
+
+
+def is_no_schedule(error: nova_exceptions.NotFound) -> bool:
+    """True for the "no schedule" 404, not Nova's "no such server"."""
+    return novaclient_ext._is_no_schedule(error)
+
+
+def find_server(app: Any, server: str) -> Any:
+    """The novaclient Server named (or identified) by ``server``.
+
+    :raises osc_lib.exceptions.CommandError: novaclient's message for an
+        unknown or ambiguous name.
+    """
+    check_server_names([server])
+    try:
+        return nova_utils.find_resource(compute(app).servers, server)
+    except nova_exceptions.CommandError as error:
+        raise exceptions.CommandError(str(error)) from None
+
+
+def on_server(app: Any, server: str, action: Callable[[str], T]) -> T:
+    """Run ``action`` with the id of ``server``, as ``nova`` does.
+
+    :raises osc_lib.exceptions.CommandError: for unknown or ambiguous
+        names; the API's own errors pass through.
+    """
+    try:
+        return novaclient_ext._on_server(compute(app), server, action)
+    except nova_exceptions.CommandError as error:
+        raise exceptions.CommandError(str(error)) from None
+
+
+def add_concurrency_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--concurrency",
+        metavar="<count>",
+        type=_positive_int,
+        default=DEFAULT_CONCURRENCY,
+        help=(
+            "How many servers to handle at the same time "
+            f"(default: {DEFAULT_CONCURRENCY})."
+        ),
+    )
+
+
+def _positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(
+            f"invalid count '{value}': it must be a positive integer."
+        )
+    return number
+
+
+def for_each(
+    app: Any,
+    items: Sequence[str],
+    action: Callable[[str], T],
+    describe: Callable[[T], str],
+    concurrency: int,
+    noun: str,
+) -> None:
+    """Run ``action`` on every item at once, in a bounded thread pool.
+
+    Each item gets one line, in the order given: ``<item>: <describe>``
+    on stdout when it worked, ``<item>: <error>`` on stderr when it did
+    not. A failure does not stop the others.
+
+    :raises osc_lib.exceptions.CommandError: ``N of M <noun>s failed``
+        after all are done, when any failed (``openstack`` exits 1).
+    """
+    failed = 0
+    workers = max(1, min(concurrency, len(items)))
+    with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = [pool.submit(action, item) for item in items]
+        for item, future in zip(items, futures, strict=True):
+            try:
+                result = future.result()
+            except Exception as error:  # reported, and counted below
+                failed += 1
+                app.stderr.write(f"{item}: {one_line(error)}\n")
+            else:
+                app.stdout.write(f"{item}: {describe(result)}\n")
+    if failed:
+        raise exceptions.CommandError(
+            f"{failed} of {len(items)} {noun}s failed."
+        )

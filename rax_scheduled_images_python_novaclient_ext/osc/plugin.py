@@ -1,0 +1,117 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""OpenStackClient plugin hooks: the ``scheduled_images`` client.
+
+OpenStackClient finds this module through the ``openstack.cli.extension``
+entry point, adds :func:`build_option_parser`'s global options, loads the
+commands of the ``openstack.scheduled_images.v1`` entry point group, and
+calls :func:`make_client` the first time a command asks for
+``client_manager.scheduled_images``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from typing import Any
+
+from novaclient import client as nova_client
+from osc_lib import exceptions, utils
+
+from rax_scheduled_images_python_novaclient_ext import manager
+
+LOG = logging.getLogger(__name__)
+
+# ``client_manager.scheduled_images``; none of OpenStackClient's own API
+# names (compute, identity, image, network, object_store, volume, share,
+# accelerator) and the command group openstack.scheduled_images.v1.
+API_NAME = "scheduled_images"
+API_VERSION_OPTION = "os_scheduled_images_api_version"
+DEFAULT_API_VERSION = "1"
+API_VERSIONS = {
+    "1": "rax_scheduled_images_python_novaclient_ext.manager."
+    "ImageScheduleManager",
+}
+
+# The option's key in OpenStackClient's cloud config (``os_`` dropped).
+ALIAS_CONFIG_KEY = "scheduled_images_api_alias"
+
+# The compute API version the novaclient Client speaks. "2.0" sends no
+# microversion header, which the scheduled-images routes do not need and
+# which clouds that still serve the legacy v2 API do not understand.
+COMPUTE_API_VERSION = "2.0"
+
+
+def make_client(instance: Any) -> manager.ImageScheduleManager:
+    """Return the schedule manager on OpenStackClient's session.
+
+    The manager's ``api`` is a python-novaclient v2 Client that shares the
+    keystoneauth session (so the token OpenStackClient obtained), the
+    region, the interface and any ``--os-compute-endpoint-override``.
+
+    :param instance: OpenStackClient's ``ClientManager``.
+    :raises osc_lib.exceptions.UnsupportedVersion: for an API version
+        other than those in :data:`API_VERSIONS`.
+    """
+    version = str(
+        getattr(instance, "_api_version", {}).get(
+            API_NAME, DEFAULT_API_VERSION
+        )
+    )
+    if version not in API_VERSIONS:
+        raise exceptions.UnsupportedVersion(
+            f"Scheduled images API version '{version}' is not supported: "
+            "use " + ", ".join(sorted(API_VERSIONS)) + "."
+        )
+    config = getattr(getattr(instance, "_cli_options", None), "config", {})
+    alias = (config or {}).get(ALIAS_CONFIG_KEY) or None
+    endpoint_override = (config or {}).get("compute_endpoint_override")
+    compute = nova_client.Client(
+        COMPUTE_API_VERSION,
+        session=instance.session,
+        region_name=instance.region_name,
+        endpoint_type=instance.interface or "public",
+        endpoint_override=endpoint_override or None,
+    )
+    LOG.debug("Scheduled images client on %s (alias %s)", compute, alias)
+    try:
+        return manager.ImageScheduleManager(compute, alias=alias)
+    except ValueError as error:
+        raise exceptions.CommandError(str(error)) from None
+
+
+def build_option_parser(
+    parser: argparse.ArgumentParser,
+) -> argparse.ArgumentParser:
+    """Add the plugin's global options to ``openstack``'s parser."""
+    parser.add_argument(
+        "--os-scheduled-images-api-version",
+        metavar="<scheduled-images-api-version>",
+        default=utils.env("OS_SCHEDULED_IMAGES_API_VERSION"),
+        help=(
+            "Scheduled images API version, default="
+            f"{DEFAULT_API_VERSION} (Env: OS_SCHEDULED_IMAGES_API_VERSION)"
+        ),
+    )
+    parser.add_argument(
+        "--os-scheduled-images-api-alias",
+        metavar="<alias>",
+        choices=manager.ALIASES,
+        default=None,
+        help=(
+            "The name under which the cloud serves the API: "
+            + " or ".join(manager.ALIASES)
+            + f" (Env: {manager.ALIAS_ENV}). Without it the client tries "
+            f"{manager.DEFAULT_ALIAS} and falls back to the other once."
+        ),
+    )
+    return parser

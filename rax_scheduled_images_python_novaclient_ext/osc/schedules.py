@@ -1,0 +1,183 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""``openstack server image schedule show|set|unset|list``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from typing import Any
+
+from novaclient import exceptions as nova_exceptions
+from osc_lib import exceptions
+from osc_lib.command import command
+
+from rax_scheduled_images_python_novaclient_ext import schedule as domain
+from rax_scheduled_images_python_novaclient_ext.osc import common
+
+LOG = logging.getLogger(__name__)
+
+SHOW_COLUMNS = ("server_id", "server_name", "type", "day_of_week", "retention")
+
+_DAY_HELP = (
+    "Take a weekly image on this day (UTC): one of "
+    f"{domain.DAYS_HELP}, in any case, or their first three letters."
+)
+_DAILY_HELP = "Take an image every day (drops the day of a weekly schedule)."
+_RETENTION_HELP = (
+    "How many scheduled images of each server to keep: a positive "
+    "integer. After each new scheduled image the service deletes the "
+    "oldest ones beyond this number. Required for a server that has no "
+    "schedule yet."
+)
+
+
+def _one_line(schedule: domain.Schedule) -> str:
+    """``nova scheduled-images-show``'s two lines, on one."""
+    return ", ".join(domain.format_schedule(schedule).splitlines())
+
+
+class ShowSchedule(command.ShowOne):
+    """Show the image schedule (type, day and retention) of a server."""
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        parser.add_argument(
+            "server", metavar="<server>", help="Server (name or ID)"
+        )
+        return parser
+
+    def take_action(
+        self, parsed_args: argparse.Namespace
+    ) -> tuple[tuple[str, ...], tuple[Any, ...]]:
+        # The name is part of the answer, so even a UUID is looked up.
+        server = common.find_server(self.app, parsed_args.server)
+        try:
+            found = common.schedules(self.app).get(server.id)
+        except nova_exceptions.NotFound as error:
+            if common.is_no_schedule(error):
+                raise exceptions.CommandError(
+                    f"Scheduled images not enabled for server {server.id}"
+                ) from None
+            raise
+        schedule = found.to_schedule()
+        return SHOW_COLUMNS, (
+            server.id,
+            getattr(server, "name", None),
+            schedule.kind.lower(),
+            schedule.day_of_week,
+            schedule.retention,
+        )
+
+
+class SetSchedule(command.Command):
+    """Enable or change the image schedule of servers.
+
+    Only what is given changes: --retention alone keeps a weekly schedule
+    weekly on its day; --day-of-week alone keeps the retention. A server
+    with no schedule yet needs --retention (and is daily unless
+    --day-of-week is given).
+    """
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        parser.add_argument(
+            "--retention",
+            metavar="<count>",
+            default=None,
+            help=_RETENTION_HELP,
+        )
+        when = parser.add_mutually_exclusive_group()
+        when.add_argument(
+            "--day-of-week", metavar="<day>", default=None, help=_DAY_HELP
+        )
+        when.add_argument(
+            "--daily", action="store_true", default=False, help=_DAILY_HELP
+        )
+        common.add_concurrency_option(parser)
+        parser.add_argument(
+            "server",
+            metavar="<server>",
+            nargs="+",
+            help="Server(s) to change (name or ID)",
+        )
+        return parser
+
+    def take_action(self, parsed_args: argparse.Namespace) -> None:
+        retention = parsed_args.retention
+        day = parsed_args.day_of_week
+        daily = parsed_args.daily
+        # Everything the user typed is checked before the first request.
+        if retention is None and day is None and not daily:
+            raise exceptions.CommandError(
+                "Nothing to set: give --retention, --day-of-week or --daily."
+            )
+        if retention is not None:
+            common.checked(domain.parse_retention, retention)
+        common.checked(domain.parse_day_of_week, day)
+        servers = common.check_server_names(parsed_args.server)
+        manager = common.schedules(self.app)
+
+        def change(server_id: str) -> domain.Schedule:
+            # No PUT: the POST replaces the whole schedule, so read it
+            # first and carry over what the user did not mention.
+            try:
+                current: domain.Schedule | None = manager.get(
+                    server_id
+                ).to_schedule()
+            except nova_exceptions.NotFound as error:
+                if not common.is_no_schedule(error):
+                    raise
+                current = None
+            wanted = common.checked(
+                domain.merge_schedule, current, retention, day, daily
+            )
+            return manager.set(server_id, wanted).to_schedule()
+
+        common.for_each(
+            self.app,
+            servers,
+            lambda server: common.on_server(self.app, server, change),
+            _one_line,
+            parsed_args.concurrency,
+            "server",
+        )
+
+
+class UnsetSchedule(command.Command):
+    """Disable scheduled images on servers.
+
+    Scheduled images already taken are kept.
+    """
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        common.add_concurrency_option(parser)
+        parser.add_argument(
+            "server",
+            metavar="<server>",
+            nargs="+",
+            help="Server(s) to disable scheduled images on (name or ID)",
+        )
+        return parser
+
+    def take_action(self, parsed_args: argparse.Namespace) -> None:
+        servers = common.check_server_names(parsed_args.server)
+        manager = common.schedules(self.app)
+        common.for_each(
+            self.app,
+            servers,
+            lambda server: common.on_server(self.app, server, manager.disable),
+            lambda _: "scheduled images disabled",
+            parsed_args.concurrency,
+            "server",
+        )
