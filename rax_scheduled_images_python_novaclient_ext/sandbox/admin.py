@@ -1,0 +1,173 @@
+"""The admin API under /sandbox: drive and inspect a running sandbox.
+
+No token is needed (the server answers loopback clients only), and these
+calls are neither logged nor faulted, so looking at a sandbox does not
+change what it does next.
+
+    GET    /sandbox            summary: alias, clock, counts, settings
+    POST   /sandbox/tick       run the daily job; body {"days": N} optional
+    GET    /sandbox/clock      {"clock": "2025-01-04T03:17:00Z"}
+    PUT    /sandbox/clock      set it: {"clock": "<ISO 8601>"} (POST too)
+    GET    /sandbox/requests   {"requests": [...], "count": N}
+    DELETE /sandbox/requests   forget them
+    GET    /sandbox/faults     the fault settings
+    POST   /sandbox/faults     change some: {"fault_rate": 0.5, ...}
+    POST   /sandbox/reset      back to the seeded state
+    POST   /sandbox/images     add a snapshot image of a server, e.g.
+                               {"server_id": ID, "marked": false,
+                                "status": "queued", "created_at": ISO}
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+from .images import view as image_view
+from .protocol import (
+    ApiError,
+    Request,
+    Response,
+    bad_request,
+    not_found,
+    require_method,
+)
+from .state import format_time, make_image, parse_time
+
+if TYPE_CHECKING:
+    from .server import Sandbox
+
+MAX_TICK_DAYS = 3660
+
+
+def _body(request: Request) -> dict[str, Any]:
+    """The JSON object body; an empty body counts as {}."""
+    if not request.body.strip():
+        return {}
+    body = request.json()
+    if not isinstance(body, dict):
+        raise bad_request("The request body must be a JSON object.")
+    return body
+
+
+def handle(sandbox: Sandbox, request: Request) -> Response:
+    path = request.segments[1:]
+    if not path:
+        require_method(request, "GET")
+        return Response(200, summary(sandbox))
+    name, rest = path[0], path[1:]
+    if rest:
+        raise not_found()
+    if name == "tick":
+        require_method(request, "POST")
+        return _tick(sandbox, request)
+    if name == "clock":
+        require_method(request, "GET, PUT, POST")
+        if request.method != "GET":
+            text = _body(request).get("clock")
+            if not isinstance(text, str):
+                raise bad_request('Give the time as {"clock": "<ISO>"}.')
+            try:
+                sandbox.set_clock(parse_time(text))
+            except ValueError:
+                raise bad_request(f"Not an ISO 8601 time: {text}") from None
+        return Response(200, {"clock": format_time(sandbox.state.clock)})
+    if name == "requests":
+        require_method(request, "GET, DELETE")
+        if request.method == "DELETE":
+            sandbox.clear_requests()
+            return Response(204)
+        log = sandbox.requests
+        return Response(200, {"requests": log, "count": len(log)})
+    if name == "faults":
+        require_method(request, "GET, POST, PUT")
+        if request.method != "GET":
+            try:
+                sandbox.faults.update(_body(request))
+            except ValueError as exc:
+                raise bad_request(str(exc)) from None
+        return Response(200, sandbox.faults.settings.to_json())
+    if name == "reset":
+        require_method(request, "POST")
+        sandbox.reset()
+        return Response(204)
+    if name == "images":
+        require_method(request, "POST")
+        return _add_image(sandbox, request)
+    raise not_found()
+
+
+def summary(sandbox: Sandbox) -> dict[str, Any]:
+    state = sandbox.state
+    return {
+        "alias": sandbox.alias,
+        "url": sandbox.url,
+        "clock": format_time(state.clock),
+        "seed": sandbox.seed,
+        "max_retention": sandbox.settings.max_retention,
+        "state_file": sandbox.state_file,
+        "counts": {
+            "projects": len(state.projects),
+            "servers": len(state.servers),
+            "scheduled": sum(1 for s in state.servers.values() if s.schedule),
+            "images": len(state.images),
+        },
+        "faults": sandbox.faults.settings.to_json(),
+    }
+
+
+def _tick(sandbox: Sandbox, request: Request) -> Response:
+    days = _body(request).get("days", 1)
+    if (
+        not isinstance(days, int)
+        or isinstance(days, bool)
+        or not 1 <= days <= MAX_TICK_DAYS
+    ):
+        raise bad_request(f"days must be an integer from 1 to {MAX_TICK_DAYS}")
+    report = sandbox.tick(days)
+    return Response(
+        200,
+        {
+            "days": report.days,
+            "created": report.created,
+            "deleted": report.deleted,
+            "clock": format_time(sandbox.state.clock),
+        },
+    )
+
+
+def _add_image(sandbox: Sandbox, request: Request) -> Response:
+    body = _body(request)
+    state = sandbox.state
+    server = state.servers.get(str(body.get("server_id")))
+    if server is None:
+        raise not_found(
+            f"Instance {body.get('server_id')} could not be found."
+        )
+    created = state.clock
+    if "created_at" in body:
+        try:
+            created = parse_time(str(body["created_at"]))
+        except ValueError:
+            raise bad_request("created_at must be an ISO 8601 time") from None
+    status = body.get("status", "active")
+    properties = body.get("properties", {})
+    if not isinstance(status, str) or not isinstance(properties, dict):
+        raise bad_request("status must be a string, properties an object")
+    image = make_image(
+        state,
+        server,
+        created.astimezone(dt.timezone.utc),
+        kind=str(body.get("kind", "Daily")),
+        marked=bool(body.get("marked", True)),
+        status=status.lower(),
+    )
+    if "name" in body:
+        image.name = str(body["name"])
+    for key, value in properties.items():
+        if not isinstance(value, str):
+            raise ApiError(400, f"property {key} must be a string")
+        image.properties[str(key)] = value
+    state.add_image(image)
+    sandbox.persist()
+    return Response(201, image_view(image))

@@ -1,0 +1,265 @@
+"""`scheduled-images-sandbox`: run the sandbox, or drive a running one.
+
+    scheduled-images-sandbox [serve] [--port 0] [--alias ...] ...
+    scheduled-images-sandbox tick --url URL [--days N]
+    scheduled-images-sandbox clock --url URL [--set ISO8601]
+    scheduled-images-sandbox requests --url URL [--clear]
+    scheduled-images-sandbox reset --url URL
+
+`serve` prints `export` lines for the OS_* variables (everything else it
+prints starts with `#`), so its output can be saved and sourced.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from types import FrameType
+from typing import Any
+
+from .faults import DEFAULT_FAULT_CODES, parse_codes
+from .server import MAX_BODY, Sandbox
+from .state import ALIASES, DEFAULT_MAX_RETENTION, OS_SI_ALIAS, parse_time
+
+URL_VARIABLE = "SCHEDULED_IMAGES_SANDBOX_URL"
+COMMANDS = ("serve", "tick", "clock", "requests", "reset")
+
+
+def _rate(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError("must be between 0 and 1")
+    return value
+
+
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
+
+
+def _clock(text: str) -> str:
+    try:
+        parse_time(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("not an ISO 8601 time") from None
+    return text
+
+
+def _codes(text: str) -> tuple[int, ...]:
+    try:
+        codes = parse_codes(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            "give codes separated by commas, e.g. 503,429"
+        ) from None
+    if any(not 400 <= code <= 599 for code in codes):
+        raise argparse.ArgumentTypeError("codes must be 4xx or 5xx")
+    return codes
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="scheduled-images-sandbox",
+        description="A local cloud serving Scheduled Images, for tests "
+        "and demos.",
+    )
+    commands = parser.add_subparsers(dest="command")
+    serve = commands.add_parser("serve", help="run the sandbox (default)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument(
+        "--port", type=_count, default=0, help="0 picks a free port"
+    )
+    serve.add_argument("--alias", choices=ALIASES, default=OS_SI_ALIAS)
+    serve.add_argument(
+        "--max-retention",
+        type=int,
+        default=DEFAULT_MAX_RETENTION,
+        help="the largest retention accepted (production: 65535)",
+    )
+    serve.add_argument("--seed", type=int, default=0)
+    serve.add_argument(
+        "--servers", type=_count, default=0, help="generate a fleet"
+    )
+    serve.add_argument(
+        "--scheduled", type=_count, default=0, help="of them scheduled"
+    )
+    serve.add_argument(
+        "--images", type=_count, default=0, help="images spread over them"
+    )
+    serve.add_argument(
+        "--state-file", help="save after every change and load on start"
+    )
+    serve.add_argument("--clock", type=_clock, help="start time, ISO 8601")
+    serve.add_argument("--latency-ms", type=_count, default=0)
+    serve.add_argument("--fault-rate", type=_rate, default=0.0)
+    serve.add_argument("--drop-rate", type=_rate, default=0.0)
+    serve.add_argument(
+        "--fault-codes",
+        type=_codes,
+        default=DEFAULT_FAULT_CODES,
+        help="comma-separated, default 503,429,413",
+    )
+    serve.add_argument(
+        "--retry-after",
+        type=_count,
+        default=1,
+        help="seconds, sent with 413, 429 and 503",
+    )
+    serve.add_argument(
+        "--fault-identity",
+        action="store_true",
+        help="inject faults into identity calls too",
+    )
+    serve.add_argument("--max-body", type=_count, default=MAX_BODY)
+    serve.add_argument(
+        "--verbose", action="store_true", help="log each request"
+    )
+    url_default = os.environ.get(URL_VARIABLE)
+    url_help = f"the sandbox's URL (default: ${URL_VARIABLE})"
+    tick = commands.add_parser("tick", help="let days pass")
+    tick.add_argument("--url", default=url_default, help=url_help)
+    tick.add_argument("--days", type=int, default=1)
+    clock = commands.add_parser("clock", help="show or set the clock")
+    clock.add_argument("--url", default=url_default, help=url_help)
+    clock.add_argument("--set", dest="value", type=_clock)
+    requests = commands.add_parser("requests", help="show the request log")
+    requests.add_argument("--url", default=url_default, help=url_help)
+    requests.add_argument("--clear", action="store_true")
+    reset = commands.add_parser("reset", help="back to the seeded state")
+    reset.add_argument("--url", default=url_default, help=url_help)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if not args_list or args_list[0] not in (*COMMANDS, "-h", "--help"):
+        args_list.insert(0, "serve")
+    args = build_parser().parse_args(args_list)
+    if args.command == "serve":
+        return _serve(args)
+    if not args.url:
+        print(f"error: give --url or set {URL_VARIABLE}", file=sys.stderr)
+        return 2
+    return _drive(args)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    try:
+        sandbox = Sandbox(
+            alias=args.alias,
+            seed=args.seed,
+            servers=args.servers,
+            scheduled=args.scheduled,
+            images=args.images,
+            state_file=args.state_file,
+            latency_ms=args.latency_ms,
+            fault_rate=args.fault_rate,
+            drop_rate=args.drop_rate,
+            fault_codes=args.fault_codes,
+            retry_after=args.retry_after,
+            fault_identity=args.fault_identity,
+            max_retention=args.max_retention,
+            clock=args.clock,
+            host=args.host,
+            port=args.port,
+            max_body=args.max_body,
+            verbose=args.verbose,
+        )
+        stop = threading.Event()
+
+        def on_signal(signum: int, frame: FrameType | None) -> None:
+            stop.set()
+
+        signal.signal(signal.SIGINT, on_signal)
+        signal.signal(signal.SIGTERM, on_signal)
+        sandbox.start()
+    except (OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    try:
+        print(banner(sandbox), flush=True)
+        while not stop.wait(0.2):
+            pass
+    finally:
+        sandbox.stop()
+    print("# stopped", flush=True)
+    return 0
+
+
+def banner(sandbox: Sandbox) -> str:
+    """What `serve` prints once listening; the last line is `# ready`."""
+    lines = [
+        f"# Scheduled Images sandbox on {sandbox.url} (alias {sandbox.alias})",
+        f"# port: {sandbox.port}",
+        f"export {URL_VARIABLE}={sandbox.url}",
+    ]
+    for name, value in sandbox.env().items():
+        if name in ("OS_IDENTITY_API_VERSION", "OS_REGION_NAME"):
+            continue
+        lines.append(f"export {name}={value}")
+    lines += [
+        "# OS_COMPUTE_API_VERSION is not needed: the compute endpoint is a "
+        "legacy v2.0 one and nova settles on 2.0 by itself.",
+        "# Users: demo/secret (API key demo-api-key), alt/secret "
+        "(alt-api-key).",
+        f"# Let a day pass: scheduled-images-sandbox tick --url {sandbox.url}",
+        "# ready",
+    ]
+    return "\n".join(lines)
+
+
+def _call(
+    url: str, method: str, path: str, body: dict[str, Any] | None = None
+) -> Any:
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(
+        url.rstrip("/") + path,
+        data=data,
+        method=method,
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        text = answer.read()
+    return json.loads(text) if text else None
+
+
+def _drive(args: argparse.Namespace) -> int:
+    try:
+        if args.command == "tick":
+            result = _call(
+                args.url, "POST", "/sandbox/tick", {"days": args.days}
+            )
+        elif args.command == "clock":
+            if args.value:
+                result = _call(
+                    args.url, "PUT", "/sandbox/clock", {"clock": args.value}
+                )
+            else:
+                result = _call(args.url, "GET", "/sandbox/clock")
+        elif args.command == "requests":
+            if args.clear:
+                result = _call(args.url, "DELETE", "/sandbox/requests")
+            else:
+                result = _call(args.url, "GET", "/sandbox/requests")
+        else:
+            result = _call(args.url, "POST", "/sandbox/reset")
+    except urllib.error.HTTPError as exc:
+        print(
+            f"error: HTTP {exc.code}: {exc.read().decode()}", file=sys.stderr
+        )
+        return 1
+    except (urllib.error.URLError, OSError) as exc:
+        print(f"error: cannot reach {args.url}: {exc}", file=sys.stderr)
+        return 1
+    if result is not None:
+        print(json.dumps(result, indent=2))
+    return 0

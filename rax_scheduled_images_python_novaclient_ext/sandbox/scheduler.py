@@ -1,0 +1,111 @@
+"""The scheduled images service's daily run: make images, then prune.
+
+Time in the sandbox moves only when asked (`tick`), never by a timer, so
+tests decide exactly which days pass.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from .state import (
+    CREATED_BY,
+    DAYS,
+    SERVICE_MARK,
+    Image,
+    Server,
+    State,
+    format_time,
+    make_image,
+)
+
+
+@dataclass
+class TickReport:
+    """What one or more ticks did, for the admin API and tests."""
+
+    days: list[str] = field(default_factory=list)
+    created: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+
+
+def is_due(server: Server, clock: dt.datetime) -> bool:
+    """Daily schedules are always due; weekly ones on their UTC weekday."""
+    if server.schedule is None:
+        return False
+    day = server.schedule.day_of_week
+    return (
+        day is None or DAYS[clock.astimezone(dt.timezone.utc).weekday()] == day
+    )
+
+
+def plan_prune(
+    images: Iterable[Image], server_id: str, owner: str, retention: int
+) -> list[str]:
+    """The ids of images the service deletes for one server.
+
+    This is the sandbox's own implementation of the service's rule, kept
+    apart from the client's on purpose: it is the stand-in for the real
+    server and serves as an independent oracle for the client's
+    prediction of what will be pruned.
+
+    The rule: among the owner's images that carry
+    `org.openstack__1__created_by = scheduled_images_service`, whose
+    `instance_uuid` is the server and whose status is active, keep the
+    `retention` newest (by created_at, ties by id, both descending, as
+    Glance sorts) and delete the rest. A retention of 0 or less means the
+    schedule is gone: nothing is deleted. Unmarked images, other servers'
+    images and images not yet active are neither counted nor deleted.
+    """
+    if retention <= 0:
+        return []
+    counted = [
+        image
+        for image in images
+        if image.owner == owner
+        and image.status == "active"
+        and image.properties.get(CREATED_BY) == SERVICE_MARK
+        and image.properties.get("instance_uuid") == server_id
+    ]
+    counted.sort(key=lambda image: image.sort_key, reverse=True)
+    return [image.id for image in counted[retention:]]
+
+
+def prune(state: State, server: Server) -> list[str]:
+    """Delete what `plan_prune` picks for one server; returns the ids."""
+    retention = server.schedule.retention if server.schedule else 0
+    candidates = [
+        state.images[i] for i in state.instance_images.get(server.id, ())
+    ]
+    doomed = plan_prune(candidates, server.id, server.project_id, retention)
+    for image_id in doomed:
+        state.remove_image(image_id)
+    return doomed
+
+
+def tick(state: State, days: int = 1) -> TickReport:
+    """Run the service for `days` UTC days at the sandbox clock.
+
+    Each day: every due server (in project, then Nova list order) gets one
+    image named `Daily-<name>-<unix seconds>` or `Weekly-...`, active at
+    once, created at the clock's time; then that server's images are
+    pruned; after all servers, the clock moves on one day.
+    """
+    report = TickReport()
+    for _ in range(days):
+        report.days.append(format_time(state.clock))
+        for project_id in sorted(state.project_servers):
+            for server_id in state.project_servers[project_id]:
+                server = state.servers[server_id]
+                if not is_due(server, state.clock):
+                    continue
+                assert server.schedule is not None
+                kind = "Weekly" if server.schedule.day_of_week else "Daily"
+                image = make_image(state, server, state.clock, kind=kind)
+                state.add_image(image)
+                report.created.append(image.id)
+                report.deleted.extend(prune(state, server))
+        state.clock += dt.timedelta(days=1)
+    return report
