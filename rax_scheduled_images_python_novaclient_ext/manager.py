@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterator
+from concurrent import futures
 from typing import Any
 from urllib import parse
 
@@ -195,6 +197,163 @@ class ImageScheduleManager(base.Manager):
             if not is_extension_not_found(error):
                 raise
 
+    def list_schedules(
+        self, all_servers: bool = False, concurrency: int = 8
+    ) -> domain.ServerScheduleList:
+        """Every server that has an image schedule, with its schedule.
+
+        Reads ``GET /servers/detail?OS-SI:image_schedule=True`` (or the
+        ``RAX-SI:`` filter of the other alias), following every
+        ``servers_links`` next link: Nova applies the filter after paging,
+        so a short or even empty page does not mean the end.
+
+        :param all_servers: list servers without a schedule too (their
+            ``schedule`` is None); the list is then read unfiltered.
+        :param concurrency: how many schedule requests may run at once in
+            the fallback below.
+        :returns: a list (in the server list's order) whose
+            ``used_fallback`` attribute is True when the server list did
+            not show the schedules and each server's schedule was asked
+            for on its own (one request per server).
+
+        How a listing that does not show schedules is recognised: the
+        attribute is shown when at least one listed server carries the
+        key. An empty filtered listing is an answer (the filter worked,
+        or there are no servers at all). A non-empty filtered listing in
+        which no server carries the key means the cloud ignored the
+        filter; and an unfiltered listing without the key anywhere is
+        checked with the filter. Each alias is tried in turn (unless one
+        is pinned or already known); when no alias's filter works, the
+        fallback asks each listed server.
+
+        :raises novaclient.exceptions.ClientException: when Nova refuses
+            the listing, or a schedule request in the fallback.
+        :raises MalformedResponseError: for a schedule that is not one.
+        """
+        candidates = (
+            [self.alias]
+            if self._alias_known
+            else [self.alias, ALIASES[1 - ALIASES.index(self.alias)]]
+        )
+        servers: list[dict[str, Any]] = []
+        listed = False
+        if all_servers:
+            servers = self._list_servers(None)
+            listed = True
+            if not servers:
+                return domain.ServerScheduleList()
+            carried = self._carried(servers, candidates)
+            if carried is not None:
+                return self._from_listing(servers, carried, True)
+        for alias in candidates:
+            filtered = self._list_servers(SERVER_ATTRIBUTE[alias])
+            if not filtered:
+                if all_servers:
+                    # Servers exist, and the filter left none: it works,
+                    # and no server has a schedule.
+                    self._learn(alias)
+                    return self._from_listing(servers, alias, True)
+                return domain.ServerScheduleList()
+            carried = self._carried(filtered, [alias, *candidates])
+            if carried is not None:
+                return self._from_listing(
+                    servers if all_servers else filtered,
+                    carried,
+                    all_servers,
+                )
+            if not listed:
+                # The filter was ignored: this is the whole list.
+                servers, listed = filtered, True
+        return self._ask_each(servers, all_servers, concurrency)
+
+    # -- listing ----------------------------------------------------------
+
+    def _carried(
+        self, servers: list[dict[str, Any]], aliases: list[str]
+    ) -> str | None:
+        """The alias whose attribute the listing shows, learnt; or None."""
+        for alias in dict.fromkeys(aliases):
+            if any(SERVER_ATTRIBUTE[alias] in s for s in servers):
+                self._learn(alias)
+                return alias
+        return None
+
+    def _from_listing(
+        self, servers: list[dict[str, Any]], alias: str, all_servers: bool
+    ) -> domain.ServerScheduleList:
+        rows = domain.ServerScheduleList()
+        for server in servers:
+            found = domain.schedule_from_attribute(
+                server.get(SERVER_ATTRIBUTE[alias])
+            )
+            if found is not None or all_servers:
+                rows.append(_server_schedule(server, found))
+        return rows
+
+    def _list_servers(self, attribute: str | None) -> list[dict[str, Any]]:
+        query = (
+            parse.urlencode({attribute: "True"}, safe=":") if attribute else ""
+        )
+        servers: list[dict[str, Any]] = []
+        for body in self._server_pages(query):
+            servers.extend(body.get("servers") or [])
+        return servers
+
+    def _server_pages(self, query: str) -> Iterator[Any]:
+        """Every page of the server list, however short or empty."""
+        seen: set[str] = set()
+        next_query: str | None = query
+        while next_query is not None:
+            seen.add(next_query)
+            path = "/servers/detail" + (f"?{next_query}" if next_query else "")
+            _, body = self.api.client.get(path)
+            yield body
+            next_query = _next_query(body)
+            if next_query in seen:
+                return  # a link back to a page already read
+
+    def _ask_each(
+        self,
+        servers: list[dict[str, Any]],
+        all_servers: bool,
+        concurrency: int,
+    ) -> domain.ServerScheduleList:
+        """One schedule GET per server, ``concurrency`` at a time."""
+        pending = list(servers)
+        answers: list[domain.Schedule | None | exceptions.NotFound] = []
+        if pending and not self._alias_known:
+            # One request first, so the alias is known before the rest
+            # run in parallel (each would otherwise try both aliases).
+            answers.append(self._schedule_or_none(pending[0]))
+        rest = pending[len(answers) :]
+        if rest:
+            with futures.ThreadPoolExecutor(max(1, concurrency)) as pool:
+                answers.extend(pool.map(self._schedule_or_none, rest))
+        gone = [a for a in answers if isinstance(a, exceptions.NotFound)]
+        if gone and len(gone) == len(answers):
+            # Nova's generic 404 for every server: neither alias is
+            # served by this cloud.
+            raise gone[0]
+        rows = domain.ServerScheduleList(used_fallback=True)
+        for server, answer in zip(pending, answers, strict=True):
+            if isinstance(answer, exceptions.NotFound):
+                continue  # deleted since it was listed
+            if answer is not None or all_servers:
+                rows.append(_server_schedule(server, answer))
+        return rows
+
+    def _schedule_or_none(
+        self, server: dict[str, Any]
+    ) -> domain.Schedule | None | exceptions.NotFound:
+        try:
+            return self.get(str(server["id"])).to_schedule()
+        except exceptions.NotFound as error:
+            if str(getattr(error, "message", "")).startswith(
+                "Scheduled images not enabled"
+            ):
+                return None
+            return error
+
     # -- HTTP -------------------------------------------------------------
 
     def url(self, server_id: object, alias: str | None = None) -> str:
@@ -248,3 +407,28 @@ class ImageScheduleManager(base.Manager):
         if schedule.day_of_week is not None:
             info["day_of_week"] = schedule.day_of_week
         return ImageSchedule(self, info, loaded=True, resp=resp)
+
+
+def _server_schedule(
+    server: dict[str, Any], found: domain.Schedule | None
+) -> domain.ServerSchedule:
+    return domain.ServerSchedule(
+        server_id=str(server.get("id", "")),
+        name=str(server.get("name") or ""),
+        schedule=found,
+    )
+
+
+def _next_query(body: Any) -> str | None:
+    """The query of the ``next`` link of a server list page, if any.
+
+    Only the query is taken: Nova's link carries the filter and the
+    marker, but its host comes from Nova's configuration and may not be
+    the endpoint this client reaches Nova by.
+    """
+    links = body.get("servers_links") if isinstance(body, dict) else None
+    for link in links or []:
+        if isinstance(link, dict) and link.get("rel") == "next":
+            href = str(link.get("href") or "")
+            return parse.urlsplit(href).query
+    return None

@@ -31,12 +31,16 @@ directories without ``__init__.py``, so only the entry point loads us.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+import operator
+import sys
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from novaclient import exceptions, utils
 from oslo_utils import uuidutils
 
+# The image manager is reached through its module: see the docstring.
+from rax_scheduled_images_python_novaclient_ext import images as images_api
 from rax_scheduled_images_python_novaclient_ext import schedule as domain
 from rax_scheduled_images_python_novaclient_ext.manager import (
     ImageScheduleManager,
@@ -147,3 +151,206 @@ def do_scheduled_images_show(cs: Any, args: argparse.Namespace) -> None:
     manager = _schedules(cs)
     found = _on_server(cs, args.server, manager.get)
     print(domain.format_schedule(found.to_schedule()))
+
+
+# --- the images themselves, and every schedule at once -------------------
+
+
+def _images(cs: Any) -> images_api.ScheduledImageManager:
+    return images_api.ScheduledImageManager(cs)
+
+
+def _print_rows(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    """A novaclient table of already formatted rows, in the given order."""
+    formatters = {
+        column: operator.itemgetter(index)
+        for index, column in enumerate(columns)
+    }
+    utils.print_list(rows, list(columns), formatters=formatters)
+
+
+def _retention(manager: ImageScheduleManager, server_id: str) -> int | None:
+    """The server's retention; None when it has no schedule.
+
+    :raises novaclient.exceptions.NotFound: Nova's own 404 (no server).
+    """
+    try:
+        return int(manager.get(server_id).retention)
+    except exceptions.NotFound as error:
+        if _is_no_schedule(error):
+            return None
+        raise
+
+
+def _no_schedule_note(server_id: str) -> str:
+    return (
+        f"Server {server_id} has no image schedule: the scheduled images "
+        "service will delete none of its images."
+    )
+
+
+def _find_images(
+    manager: images_api.ScheduledImageManager, names: Sequence[str]
+) -> list[dict[str, Any]]:
+    """Every image named, each once, found before anything is changed."""
+    found: dict[str, dict[str, Any]] = {}
+    for name in names:
+        if not name or not name.strip():
+            raise exceptions.CommandError(
+                "An image name or ID is required, not an empty string."
+            )
+        try:
+            image = manager.find(name)
+        except (exceptions.NotFound, exceptions.NoUniqueMatch) as error:
+            message = getattr(error, "message", None) or str(error)
+            raise exceptions.CommandError(message) from None
+        found.setdefault(str(image["id"]), image)
+    return list(found.values())
+
+
+def _label(image: dict[str, Any]) -> str:
+    return f"{image['id']} ({image.get('name') or 'no name'})"
+
+
+@utils.arg("server", metavar="<server>", help="Name or ID of server.")
+def do_scheduled_images_image_list(cs: Any, args: argparse.Namespace) -> None:
+    """List a server's images, oldest first, and what the service will do.
+
+    Every image of the server is listed, those the scheduled images
+    service made and counts and those kept out of its count. Counted:
+    "yes" when the image carries the service's marker
+    (org.openstack__1__created_by), so it counts against the retention
+    and may be deleted. Deleted at next run: "yes" for the images the
+    service will delete after its next scheduled image of this server,
+    given the current retention.
+    """
+    manager = _schedules(cs)
+    server_id, retention = _on_server(
+        cs, args.server, lambda sid: (sid, _retention(manager, sid))
+    )
+    if retention is None:
+        print(_no_schedule_note(server_id), file=sys.stderr)
+    images = _images(cs).list_for_server(server_id)
+    rows = domain.image_rows(images, server_id, retention)
+    _print_rows(domain.IMAGE_COLUMNS, [row.cells() for row in rows])
+
+
+@utils.arg(
+    "image",
+    metavar="<image>",
+    nargs="+",
+    help="Name or ID of an image (several may be given).",
+)
+def do_scheduled_images_image_keep(cs: Any, args: argparse.Namespace) -> None:
+    """Keep images: the service will never count or delete them.
+
+    Removes the org.openstack__1__created_by property by which the
+    scheduled images service recognises its images; nothing else on the
+    image changes. An image without it is already kept, and is left
+    alone. Undo with scheduled-images-image-release.
+    """
+    manager = _images(cs)
+    for image in _find_images(manager, args.image):
+        if manager.keep(image):
+            print(
+                f"Kept image {_label(image)}: the service will no longer "
+                "count or delete it."
+            )
+        else:
+            print(f"Image {_label(image)} is already kept: nothing to do.")
+
+
+@utils.arg(
+    "image",
+    metavar="<image>",
+    nargs="+",
+    help="Name or ID of an image (several may be given).",
+)
+def do_scheduled_images_image_release(
+    cs: Any, args: argparse.Namespace
+) -> None:
+    """Release kept images back to the scheduled images service.
+
+    Puts back the org.openstack__1__created_by property, so that the
+    service counts each image against its server's retention again and
+    deletes it when it is among the oldest. First prints which images
+    the service will then delete at its next run. Images that belong to
+    no server are refused, and nothing is changed.
+    """
+    images = _images(cs)
+    found = _find_images(images, args.image)
+    by_server: dict[str, list[dict[str, Any]]] = {}
+    for image in found:
+        server_id = _checked(domain.check_releasable, image)
+        by_server.setdefault(server_id, []).append(image)
+    schedules = _schedules(cs)
+    for server_id, releasing in by_server.items():
+        changing = [i for i in releasing if not domain.is_marked(i)]
+        if changing:
+            _print_release_plan(cs, images, schedules, server_id, changing)
+    for image in found:
+        if images.release(image):
+            print(
+                f"Released image {_label(image)}: the service counts it again."
+            )
+        else:
+            print(f"Image {_label(image)} is already counted: nothing to do.")
+
+
+def _print_release_plan(
+    cs: Any,
+    images: images_api.ScheduledImageManager,
+    schedules: ImageScheduleManager,
+    server_id: str,
+    releasing: list[dict[str, Any]],
+) -> None:
+    try:
+        retention = _retention(schedules, server_id)
+    except exceptions.NotFound:
+        retention = None  # the server is gone: nothing of it is pruned
+    if retention is None:
+        print(_no_schedule_note(server_id))
+        return
+    listed = {str(i["id"]): i for i in images.list_for_server(server_id)}
+    for image in releasing:
+        listed.setdefault(str(image["id"]), image)
+    releasing_ids = {str(image["id"]) for image in releasing}
+    doomed = domain.plan_release(
+        listed.values(), server_id, retention, releasing_ids
+    )
+    head = (
+        f"At its next run for server {server_id} (retention {retention}), "
+        "the scheduled images service will delete"
+    )
+    if not doomed:
+        print(f"{head} no images.")
+        return
+    print(f"{head} {len(doomed)} image{'s' if len(doomed) > 1 else ''}:")
+    for shown in domain.sort_oldest_first(listed.values()):
+        if str(shown["id"]) in doomed:
+            note = "  (released now)" if shown["id"] in releasing_ids else ""
+            print(f"  {shown['id']}  {shown.get('name') or ''}{note}")
+
+
+@utils.arg(
+    "--all-servers",
+    action="store_true",
+    default=False,
+    help="List servers without an image schedule too (blank type, day "
+    "and retention).",
+)
+def do_scheduled_images_list(cs: Any, args: argparse.Namespace) -> None:
+    """List the servers that have an image schedule, with the schedule.
+
+    Columns: the server's ID and Name; Type, Daily or Weekly; Day, the
+    UTC day of a weekly image; Retention, how many scheduled images of
+    the server the service keeps.
+    """
+    rows = _schedules(cs).list_schedules(all_servers=args.all_servers)
+    if rows.used_fallback:
+        print(
+            "This cloud's server list does not show image schedules: each "
+            "server's schedule was asked for on its own.",
+            file=sys.stderr,
+        )
+    _print_rows(domain.SCHEDULE_COLUMNS, [row.cells() for row in rows])

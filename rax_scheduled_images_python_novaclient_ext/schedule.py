@@ -299,3 +299,179 @@ def sort_oldest_first(
 ) -> list[Mapping[str, Any]]:
     """Images in the order a person reads a history: oldest first."""
     return sorted(images, key=_created)
+
+
+# --- the images of a server, and every server's schedule -----------------
+
+# Column titles, shared by the ``nova`` and ``openstack`` commands so both
+# print the same table.
+IMAGE_COLUMNS: tuple[str, ...] = (
+    "ID",
+    "Name",
+    "Created",
+    "Status",
+    "Counted",
+    "Deleted at next run",
+)
+SCHEDULE_COLUMNS: tuple[str, ...] = ("ID", "Name", "Type", "Day", "Retention")
+
+
+def yes_no(value: bool) -> str:
+    """``"yes"`` or ``"no"``: how the tables show a flag."""
+    return "yes" if value else "no"
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageRow:
+    """One image of a server as ``scheduled-images-image-list`` shows it.
+
+    ``counted`` means the image carries the service's marker, so the
+    service counts it against the retention (and may delete it);
+    ``deleted_at_next_run`` is the prediction of :func:`plan_prune`.
+    """
+
+    id: str
+    name: str
+    created: str
+    status: str
+    counted: bool
+    deleted_at_next_run: bool
+
+    def cells(self) -> tuple[str, ...]:
+        """The row's text, in the order of :data:`IMAGE_COLUMNS`."""
+        return (
+            self.id,
+            self.name,
+            self.created,
+            self.status,
+            yes_no(self.counted),
+            yes_no(self.deleted_at_next_run),
+        )
+
+
+def _belongs_to(image: Mapping[str, Any], server_id: str) -> bool:
+    return image.get(INSTANCE_KEY) == server_id
+
+
+def image_rows(
+    images: Iterable[Mapping[str, Any]],
+    server_id: str,
+    retention: int | None,
+) -> list[ImageRow]:
+    """The images of ``server_id``, oldest first, with the prune forecast.
+
+    Images with and without the marker are both listed: the kept ones
+    (marker removed) are shown as not counted. Images of other servers
+    are left out. ``retention`` None (no schedule) forecasts no deletion,
+    as the service then deletes nothing.
+    """
+    own = [image for image in images if _belongs_to(image, server_id)]
+    doomed = plan_prune(own, server_id, retention)
+    return [
+        ImageRow(
+            id=str(image.get("id", "")),
+            name=str(image.get("name") or ""),
+            created=str(image.get("created_at") or image.get("created") or ""),
+            status=str(image.get("status") or ""),
+            counted=is_marked(image),
+            deleted_at_next_run=str(image.get("id", "")) in doomed,
+        )
+        for image in sort_oldest_first(own)
+    ]
+
+
+def mark(image: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of ``image`` carrying the service's marker."""
+    marked = dict(image)
+    marked[CREATED_BY_KEY] = CREATED_BY_VALUE
+    return marked
+
+
+def plan_release(
+    images: Iterable[Mapping[str, Any]],
+    server_id: str,
+    retention: int | None,
+    releasing_ids: Iterable[str],
+) -> frozenset[str]:
+    """Ids the service deletes at its next run once ``releasing_ids`` count.
+
+    The same rule as :func:`plan_prune`, applied to ``images`` as they
+    will be after the released images carry the marker again: releasing
+    an old image can make it (or another image) the one that goes.
+    """
+    releasing = frozenset(releasing_ids)
+    after = [
+        mark(image) if str(image.get("id")) in releasing else image
+        for image in images
+    ]
+    return plan_prune(after, server_id, retention)
+
+
+def check_releasable(image: Mapping[str, Any]) -> str:
+    """Return the server id ``image`` belongs to, so it can be released.
+
+    The service counts only images of a server (``instance_uuid``); the
+    marker on any other image would count for nothing and mislead.
+
+    :raises ScheduleError: for an image that belongs to no server.
+    """
+    server_id = image.get(INSTANCE_KEY)
+    if not isinstance(server_id, str) or not server_id:
+        raise ScheduleError(
+            f"Image {image.get('id')} belongs to no server (it has no "
+            f"{INSTANCE_KEY}): the scheduled images service would never "
+            "count it, so it cannot be released."
+        )
+    return server_id
+
+
+@dataclasses.dataclass(frozen=True)
+class ServerSchedule:
+    """A server and its image schedule (``None``: it has none)."""
+
+    server_id: str
+    name: str
+    schedule: Schedule | None
+
+    def cells(self) -> tuple[str, ...]:
+        """The row's text, in the order of :data:`SCHEDULE_COLUMNS`.
+
+        A server without a schedule has blank type, day and retention.
+        """
+        if self.schedule is None:
+            return (self.server_id, self.name, "", "", "")
+        return (
+            self.server_id,
+            self.name,
+            self.schedule.kind,
+            self.schedule.day_of_week or "",
+            str(self.schedule.retention),
+        )
+
+
+class ServerScheduleList(list[ServerSchedule]):
+    """A list of :class:`ServerSchedule`, and how it was obtained.
+
+    ``used_fallback`` is True when the cloud's server list did not show
+    the schedules, so each server's schedule was asked for on its own.
+    """
+
+    used_fallback: bool = False
+
+    def __init__(
+        self, items: Iterable[ServerSchedule] = (), used_fallback: bool = False
+    ) -> None:
+        super().__init__(items)
+        self.used_fallback = used_fallback
+
+
+def schedule_from_attribute(value: object) -> Schedule | None:
+    """The schedule in a server's ``OS-SI:image_schedule`` attribute.
+
+    An absent (``None``) or empty attribute means no schedule.
+
+    :raises MalformedResponseError: for anything else that is not one.
+    """
+    if value is None or value == {}:
+        return None
+    return schedule_from_api(value)

@@ -1,0 +1,338 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""The Python API for the images the scheduled images service makes.
+
+python-novaclient no longer speaks the Image API, so this module does,
+on the nova client's own keystoneauth session: the same token, the
+image endpoint from the same catalog. Images are plain dicts as the
+Image API v2 returns them (properties are top-level keys).
+
+``ScheduledImageManager`` is deliberately not a ``novaclient.base.Manager``:
+those are built on the compute endpoint, and ``novaclient_ext`` must hold
+exactly one Manager subclass (see its docstring).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from typing import Any
+from urllib import parse
+
+from keystoneauth1 import adapter as ks_adapter
+from novaclient import exceptions
+from oslo_utils import uuidutils
+
+from rax_scheduled_images_python_novaclient_ext import schedule as domain
+from rax_scheduled_images_python_novaclient_ext.manager import quote_id
+
+IMAGES_PATH = "/v2/images"
+# Glance's media type for a JSON patch of an image (v2.1 paths, "/key").
+JSON_PATCH = "application/openstack-images-v2.1-json-patch"
+
+# A catalog's image endpoint may or may not end in a version ("/v2",
+# "/v2.1"; Rackspace's does, devstack's does not). Paths here carry the
+# version, so the endpoint is cut back to its root: that costs no version
+# discovery request and works with both kinds of catalog.
+_VERSION_SUFFIX = re.compile(r"/v\d+(\.\d+)?/*\Z")
+_TAGS = re.compile(r"<[^>]*>")
+
+_EXPLANATION_404 = "The resource could not be found."
+
+
+def image_root(endpoint: str) -> str:
+    """The catalog's image endpoint without a trailing version segment."""
+    return _VERSION_SUFFIX.sub("", endpoint.rstrip("/")).rstrip("/")
+
+
+def _path_from_link(link: str) -> str:
+    """The ``/v2/...`` path and query of a ``next`` link.
+
+    Glance writes ``next`` relative to its root ("/v2/images?marker=")
+    but behind a proxy or path prefix the link can carry a host or prefix
+    the client cannot reach; only the part from ``/v2/`` on is trusted.
+    """
+    split = parse.urlsplit(link)
+    path = split.path
+    start = path.find("/v2/")
+    if start > 0:
+        path = path[start:]
+    return path + (f"?{split.query}" if split.query else "")
+
+
+def _error_text(resp: Any) -> Any:
+    """The error body in a shape ``exceptions.from_response`` reads.
+
+    Glance answers errors as JSON (``{"message": ...}``, sometimes with
+    HTML line breaks in it) or as text/HTML; either way the user should
+    see one clean line.
+    """
+    try:
+        body = resp.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        message = body.get("message")
+        if message is None and len(body) == 1:
+            inner = next(iter(body.values()))
+            message = inner.get("message") if isinstance(inner, dict) else None
+        if isinstance(message, str):
+            return {"message": _one_line(message), "details": body}
+        return body
+    text = _one_line(getattr(resp, "text", "") or "")
+    return {"message": text} if text else None
+
+
+def _one_line(text: str) -> str:
+    words = _TAGS.sub(" ", text).split()
+    line = " ".join(words)
+    # Glance's 404 repeats webob's generic explanation before the
+    # specific one ("The resource could not be found. No image found
+    # with ID x"); the specific part alone reads better.
+    if line.startswith(_EXPLANATION_404) and line != _EXPLANATION_404:
+        line = line[len(_EXPLANATION_404) :].strip()
+    return line
+
+
+class ScheduledImageManager:
+    """List a server's images, find one, keep or release it.
+
+    :param api: a ``novaclient.v2.client.Client``: its session, interface
+        and region are used to reach the catalog's ``image`` service.
+    :param session: instead of ``api``, a keystoneauth session (the
+        ``openstack`` plugin has one).
+    :param auth: the auth plugin, when the session has none of its own.
+    :param interface: endpoint interface (``public`` by default).
+    :param region_name: endpoint region.
+    :param endpoint_override: the Image API root to use instead of the
+        catalog's.
+
+    The endpoint is looked up on the first request, from the catalog the
+    token already carries: no extra request.
+    """
+
+    def __init__(
+        self,
+        api: Any = None,
+        *,
+        session: Any = None,
+        auth: Any = None,
+        interface: str | None = None,
+        region_name: str | None = None,
+        endpoint_override: str | None = None,
+    ) -> None:
+        user_agent = None
+        if api is not None:
+            http = api.client
+            session = session or getattr(http, "session", None)
+            # The nova shell gives its auth plugin to its adapter, not to
+            # the session: the token and catalog come from there.
+            auth = auth or getattr(http, "auth", None)
+            user_agent = getattr(http, "user_agent", None)
+            interface = interface or getattr(http, "interface", None)
+            region_name = region_name or getattr(http, "region_name", None)
+        if session is None:
+            raise TypeError(
+                "ScheduledImageManager needs a nova client built on a "
+                "keystoneauth session, or a session."
+            )
+        self._adapter = ks_adapter.Adapter(
+            session,
+            service_type="image",
+            auth=auth,
+            interface=interface or "public",
+            region_name=region_name,
+            user_agent=user_agent,
+        )
+        self._root = (
+            image_root(endpoint_override) if endpoint_override else None
+        )
+        self._root_lock = threading.Lock()
+
+    # -- the Python API ---------------------------------------------------
+
+    def list_for_server(self, server_id: str) -> list[dict[str, Any]]:
+        """Every image of ``server_id`` (marked or not), in API order.
+
+        One request per page of the Image API's list filtered by
+        ``instance_uuid``; every ``next`` link is followed.
+
+        :raises novaclient.exceptions.ClientException: (its subclass for
+            the HTTP status) when the Image API refuses the request.
+        """
+        query = parse.urlencode({domain.INSTANCE_KEY: server_id})
+        return self._list(f"{IMAGES_PATH}?{query}")
+
+    def get(self, image_id: str) -> dict[str, Any]:
+        """The image with id ``image_id``.
+
+        :raises novaclient.exceptions.NotFound: when there is none.
+        :raises ValueError: for "", "." and ".." (nothing is sent).
+        """
+        _, body = self._request("GET", f"{IMAGES_PATH}/{quote_id(image_id)}")
+        return dict(body)
+
+    def find(self, name_or_id: str) -> dict[str, Any]:
+        """The one image whose ID, or else whose name, is ``name_or_id``.
+
+        An ID is tried first when the text looks like a UUID (one
+        request); otherwise, or when no image has that ID, images are
+        looked up by exact name (one request per page).
+
+        :raises novaclient.exceptions.NotFound: ``No image with a name or
+            ID of '<x>' exists.``
+        :raises novaclient.exceptions.NoUniqueMatch: ``Multiple image
+            matches found for '<x>', use an ID to be more specific.``
+        """
+        if not name_or_id.strip():
+            raise exceptions.NotFound(
+                404, f"No image with a name or ID of '{name_or_id}' exists."
+            )
+        if uuidutils.is_uuid_like(name_or_id):
+            try:
+                return self.get(name_or_id)
+            except exceptions.NotFound:
+                pass  # a name may look like a UUID
+        query = parse.urlencode({"name": name_or_id})
+        matches = [
+            image
+            for image in self._list(f"{IMAGES_PATH}?{query}")
+            # Glance reads "in:a,b" as a list of names; only exact
+            # names count here.
+            if image.get("name") == name_or_id
+        ]
+        if not matches:
+            raise exceptions.NotFound(
+                404, f"No image with a name or ID of '{name_or_id}' exists."
+            )
+        if len(matches) > 1:
+            raise exceptions.NoUniqueMatch(
+                f"Multiple image matches found for '{name_or_id}', "
+                "use an ID to be more specific."
+            )
+        return matches[0]
+
+    def keep(self, image: dict[str, Any]) -> bool:
+        """Exempt ``image`` from the service's counting and pruning.
+
+        Removes the ``org.openstack__1__created_by`` property, by which
+        the service recognises its images; nothing else on the image
+        changes. An image without the marker is already kept: nothing is
+        sent and False is returned.
+
+        :returns: True when the image was changed.
+        :raises novaclient.exceptions.ClientException: when the Image API
+            refuses (e.g. ``NotFound``, ``Forbidden`` for an image of
+            another project).
+        """
+        if not domain.is_marked(image):
+            return False
+        self._patch(image, [{"op": "remove", "path": _marker_path()}])
+        return True
+
+    def release(self, image: dict[str, Any]) -> bool:
+        """Hand ``image`` back to the service: mark it as its own again.
+
+        From the next scheduled image of its server on, the service
+        counts it against the retention and may delete it. An image that
+        already carries the marker is left alone: nothing is sent and
+        False is returned.
+
+        :returns: True when the image was changed.
+        :raises ScheduleError: when the image belongs to no server
+            (nothing is sent).
+        :raises novaclient.exceptions.ClientException: when the Image API
+            refuses.
+        """
+        domain.check_releasable(image)
+        if domain.is_marked(image):
+            return False
+        # JSON patch "add" of a key that exists is refused by Glance
+        # (409); a marker with some other value is replaced instead.
+        op = "replace" if domain.CREATED_BY_KEY in image else "add"
+        self._patch(
+            image,
+            [
+                {
+                    "op": op,
+                    "path": _marker_path(),
+                    "value": domain.CREATED_BY_VALUE,
+                }
+            ],
+        )
+        return True
+
+    # -- HTTP -------------------------------------------------------------
+
+    @property
+    def root(self) -> str:
+        """The Image API root URL (looked up in the catalog once)."""
+        with self._root_lock:
+            if self._root is None:
+                endpoint = self._adapter.get_endpoint()
+                if not endpoint:
+                    raise exceptions.EndpointNotFound(
+                        "No image service endpoint in the catalog."
+                    )
+                self._root = image_root(str(endpoint))
+            return self._root
+
+    def _patch(self, image: dict[str, Any], ops: list[dict[str, Any]]) -> None:
+        self._request(
+            "PATCH",
+            f"{IMAGES_PATH}/{quote_id(image['id'])}",
+            json=ops,
+            headers={"Content-Type": JSON_PATCH},
+        )
+
+    def _list(self, path: str) -> list[dict[str, Any]]:
+        images: list[dict[str, Any]] = []
+        seen = {path}
+        next_path: str | None = path
+        while next_path is not None:
+            _, body = self._request("GET", next_path)
+            images.extend(body.get("images") or [])
+            link = body.get("next")
+            next_path = _path_from_link(link) if link else None
+            if next_path in seen:
+                break  # a link back to a page already read: stop
+            if next_path is not None:
+                seen.add(next_path)
+        return images
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        json: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[Any, Any]:
+        url = self.root + path
+        all_headers = {"Accept": "application/json"}
+        all_headers.update(headers or {})
+        kwargs: dict[str, Any] = {"headers": all_headers, "raise_exc": False}
+        if json is not None:
+            kwargs["json"] = json
+        resp = self._adapter.request(url, method, **kwargs)
+        if resp.status_code >= 400:
+            raise exceptions.from_response(
+                resp, _error_text(resp), url, method
+            )
+        try:
+            body = resp.json() if resp.content else {}
+        except ValueError:
+            body = {}
+        return resp, body if isinstance(body, dict) else {}
+
+
+def _marker_path() -> str:
+    return f"/{domain.CREATED_BY_KEY}"
