@@ -79,3 +79,50 @@ def clean_env(**extra: str) -> dict[str, str]:
     }
     env.update(extra)
     return env
+
+
+class Command:
+    """What a user sees from one command: exit code, stdout, stderr."""
+
+    def __init__(
+        self, argv: list[str], done: subprocess.CompletedProcess[str]
+    ):
+        self.argv = argv
+        self.code = done.returncode
+        self.out = done.stdout
+        self.err = done.stderr
+
+    @property
+    def error_lines(self) -> list[str]:
+        """stderr less python-novaclient's deprecation notice."""
+        return [
+            line
+            for line in self.err.splitlines()
+            if line.strip() and "nova CLI is deprecated" not in line
+        ]
+
+    def __repr__(self) -> str:
+        return (
+            f"<{' '.join(self.argv)}: exit {self.code}\n"
+            f"stdout: {self.out}\nstderr: {self.err}>"
+        )
+
+
+def run_command(
+    argv: list[str], env: dict[str, str], timeout: float = 120
+) -> Command:
+    """Run an installed console script of this environment."""
+    done = subprocess.run(
+        [str(bin_dir() / argv[0]), *argv[1:]],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        stdin=subprocess.DEVNULL,
+    )
+    return Command(argv, done)
+
+
+@pytest.fixture
+def cache_dir(tmp_path: pathlib.Path) -> str:
+    return str(tmp_path / "novaclient-cache")
