@@ -1,0 +1,150 @@
+"""The real ``openstack`` shell in-process, Keystone and Nova mocked.
+
+Reuses the cloud of ``tests/unit/conftest.py`` (Keystone v3 with a
+catalog; compute at ``COMPUTE``). Nothing reaches a network.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import requests_mock as rm
+
+from rax_scheduled_images_python_novaclient_ext import manager as m
+
+from ..conftest import AUTH_URL, COMPUTE, PASSWORD, SERVER_ID, register_cloud
+
+SCHED_URL = f"{COMPUTE}/servers/{SERVER_ID}/os-si-image-schedule"
+SCHED_PATH = f"/v2/p1/servers/{SERVER_ID}/os-si-image-schedule"
+WEB1 = "11111111-1111-4111-8111-111111111111"
+WEB2 = "22222222-2222-4222-8222-222222222222"
+WEB3 = "33333333-3333-4333-8333-333333333333"
+
+
+def sched_url(server_id: str, alias: str = m.DEFAULT_ALIAS) -> str:
+    return f"{COMPUTE}/servers/{server_id}/{alias}"
+
+
+def sched_path(server_id: str, alias: str = m.DEFAULT_ALIAS) -> str:
+    return f"/v2/p1/servers/{server_id}/{alias}"
+
+
+def no_schedule_404(server_id: str) -> dict[str, Any]:
+    return {
+        "itemNotFound": {
+            "message": f"Image schedule does not exist for server {server_id}",
+            "code": 404,
+        }
+    }
+
+
+GENERIC_404 = {
+    "itemNotFound": {
+        "message": "The resource could not be found.",
+        "code": 404,
+    }
+}
+
+
+def server(id_: str, name: str) -> dict[str, Any]:
+    return {"id": id_, "name": name, "status": "ACTIVE", "links": []}
+
+
+def api_calls(mock: rm.Mocker) -> list[tuple[str, str]]:
+    """Requests to compute and image: no Keystone, no version discovery."""
+    out = []
+    for req in mock.request_history:
+        path = req.path + (("?" + req.query) if req.query else "")
+        if req.hostname == "identity.test" or path == "/v2/p1":
+            continue
+        out.append((req.method, path))
+    return out
+
+
+def bodies(mock: rm.Mocker, method: str = "POST") -> dict[str, Any]:
+    """The JSON body of each ``method`` request to the cloud, by path."""
+    return {
+        req.path: req.json()
+        for req in mock.request_history
+        if req.method == method and req.hostname != "identity.test"
+    }
+
+
+class Result:
+    def __init__(self, code: int, out: str, err: str) -> None:
+        self.code = code
+        self.out = out
+        self.err = err
+
+    @property
+    def error_lines(self) -> list[str]:
+        """stderr without plugin-loading noise from other packages."""
+        return [
+            line
+            for line in self.err.splitlines()
+            if line and not line.startswith("Could not load ")
+        ]
+
+
+def _reset_client_cache() -> None:
+    # osc-lib caches a plugin's client on the ClientManager CLASS: clear
+    # it so each run builds its client on its own session.
+    # (openstackclient sets it on osc-lib's class, not on its subclass.)
+    from osc_lib import clientmanager
+
+    cache = vars(clientmanager.ClientManager).get("scheduled_images")
+    if cache is not None:
+        cache._handle = None
+
+
+@pytest.fixture(autouse=True)
+def _no_alias_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(m.ALIAS_ENV, raising=False)
+
+
+@pytest.fixture
+def openstack(
+    mock: rm.Mocker, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> Iterator[Callable[..., Result]]:
+    """Run ``openstack`` in-process; returns what a user sees."""
+    from openstackclient import shell
+
+    register_cloud(mock)
+    for key in list(os.environ):
+        if key.startswith(("OS_", "NOVA_")):
+            monkeypatch.delenv(key)
+    # No clouds.yaml or cache of the developer's leaks into the tests.
+    monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", str(tmp_path / "none.yaml"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("OS_AUTH_URL", AUTH_URL)
+    monkeypatch.setenv("OS_USERNAME", "demo")
+    monkeypatch.setenv("OS_PASSWORD", PASSWORD)
+    monkeypatch.setenv("OS_PROJECT_NAME", "demo")
+    monkeypatch.setenv("OS_USER_DOMAIN_NAME", "Default")
+    monkeypatch.setenv("OS_PROJECT_DOMAIN_NAME", "Default")
+
+    def run(*argv: str) -> Result:
+        _reset_client_cache()
+        out, err = io.StringIO(), io.StringIO()
+        monkeypatch.setattr(sys, "stdout", out)
+        monkeypatch.setattr(sys, "stderr", err)
+        try:
+            code = shell.main(list(argv))
+        except SystemExit as exit_:
+            code = exit_.code if isinstance(exit_.code, int) else 1
+        finally:
+            monkeypatch.setattr(sys, "stdout", sys.__stdout__)
+            monkeypatch.setattr(sys, "stderr", sys.__stderr__)
+        return Result(code, out.getvalue(), err.getvalue())
+
+    yield run
+    _reset_client_cache()
+
+
+__all__ = ["SERVER_ID", "SCHED_URL", "SCHED_PATH", "COMPUTE"]
