@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from rax_scheduled_images_python_novaclient_ext import schedule as s
 
@@ -202,3 +204,173 @@ def test_plan_prune_under_retention_deletes_nothing():
 def test_sort_oldest_first():
     images = [image("b", 2), image("c", 3), image("a", 1)]
     assert [i["id"] for i in s.sort_oldest_first(images)] == ["a", "b", "c"]
+
+
+# --- image rows, the release plan, server schedules ------------------------
+
+
+def named(id_, day, **kwargs):
+    img = image(id_, day, **kwargs)
+    img["name"] = f"Daily-myserver-{day}"
+    return img
+
+
+def test_image_rows_oldest_first_with_counted_and_forecast():
+    images = [
+        named("c", 3),
+        named("a", 1),
+        named("kept", 2, marked=False),
+        named("d", 4),
+    ]
+    rows = s.image_rows(images, SERVER, 2)
+    assert [r.cells() for r in rows] == [
+        (
+            "a",
+            "Daily-myserver-1",
+            "2026-11-01T03:04:05Z",
+            "active",
+            "yes",
+            "yes",
+        ),
+        (
+            "kept",
+            "Daily-myserver-2",
+            "2026-11-02T03:04:05Z",
+            "active",
+            "no",
+            "no",
+        ),
+        (
+            "c",
+            "Daily-myserver-3",
+            "2026-11-03T03:04:05Z",
+            "active",
+            "yes",
+            "yes",
+        ),
+        (
+            "d",
+            "Daily-myserver-4",
+            "2026-11-04T03:04:05Z",
+            "active",
+            "yes",
+            "no",
+        ),
+    ]
+
+
+def test_image_rows_leave_out_other_servers_images():
+    rows = s.image_rows(
+        [named("a", 1), named("x", 2, server=OTHER)], SERVER, 1
+    )
+    assert [r.id for r in rows] == ["a"]
+
+
+def test_image_rows_without_schedule_forecast_no_deletion():
+    rows = s.image_rows([named(f"i{d}", d) for d in (1, 2, 3)], SERVER, None)
+    assert [r.counted for r in rows] == [True, True, True]
+    assert [r.deleted_at_next_run for r in rows] == [False, False, False]
+
+
+def test_image_rows_of_an_image_in_progress_is_counted_but_not_deleted():
+    rows = s.image_rows(
+        [named("old", 1), named("saving", 2, status="saving")], SERVER, 1
+    )
+    assert [(r.id, r.counted, r.deleted_at_next_run) for r in rows] == [
+        ("old", True, True),
+        ("saving", True, False),
+    ]
+
+
+def test_image_rows_empty():
+    assert s.image_rows([], SERVER, 3) == []
+
+
+def test_plan_release_counts_the_released_images():
+    images = [
+        named("first-of-month", 1, marked=False),
+        named("b", 2),
+        named("c", 3),
+    ]
+    # Kept, the old image is safe; released, it is the oldest counted one.
+    assert s.plan_prune(images, SERVER, 2) == {"b"}
+    assert s.plan_release(images, SERVER, 2, {"first-of-month"}) == {
+        "first-of-month",
+        "b",
+    }
+
+
+def test_plan_release_of_a_marked_image_or_unknown_id_changes_nothing():
+    images = [named("a", 1), named("b", 2)]
+    assert s.plan_release(images, SERVER, 1, {"a", "nosuch"}) == {"a", "b"}
+    assert s.plan_release(images, SERVER, 5, ["a"]) == frozenset()
+
+
+def test_plan_release_without_schedule_deletes_nothing():
+    images = [named("a", 1, marked=False)]
+    assert s.plan_release(images, SERVER, None, {"a"}) == frozenset()
+
+
+def test_plan_release_does_not_change_the_images_given():
+    images = [named("a", 1, marked=False)]
+    s.plan_release(images, SERVER, 1, {"a"})
+    assert s.CREATED_BY_KEY not in images[0]
+
+
+def test_check_releasable_returns_the_server_or_refuses():
+    assert s.check_releasable(named("a", 1)) == SERVER
+    orphan = {"id": "o1", "name": "upload"}
+    with pytest.raises(s.ScheduleError, match="Image o1 belongs to no server"):
+        s.check_releasable(orphan)
+    with pytest.raises(s.ScheduleError):
+        s.check_releasable({"id": "o2", "instance_uuid": ""})
+
+
+def test_server_schedule_cells():
+    weekly = s.ServerSchedule(SERVER, "web", s.Schedule(4, "SATURDAY"))
+    daily = s.ServerSchedule(OTHER, "db", s.Schedule(7))
+    none = s.ServerSchedule(OTHER, "tmp", None)
+    assert weekly.cells() == (SERVER, "web", "Weekly", "SATURDAY", "4")
+    assert daily.cells() == (OTHER, "db", "Daily", "", "7")
+    assert none.cells() == (OTHER, "tmp", "", "", "")
+
+
+def test_schedule_from_attribute():
+    assert s.schedule_from_attribute(None) is None
+    assert s.schedule_from_attribute({}) is None
+    assert s.schedule_from_attribute({"retention": 3}) == s.Schedule(3)
+    with pytest.raises(s.MalformedResponseError):
+        s.schedule_from_attribute({"day_of_week": "SATURDAY"})
+
+
+def test_server_schedule_list_is_a_list_with_a_flag():
+    rows = s.ServerScheduleList([s.ServerSchedule(SERVER, "web", None)])
+    assert rows == [s.ServerSchedule(SERVER, "web", None)]
+    assert rows.used_fallback is False
+    assert s.ServerScheduleList(used_fallback=True).used_fallback is True
+
+
+def test_yes_no():
+    assert (s.yes_no(True), s.yes_no(False)) == ("yes", "no")
+
+
+_days = st.lists(
+    st.tuples(st.integers(1, 28), st.booleans()),
+    max_size=12,
+    unique_by=lambda t: t[0],
+)
+
+
+@given(days=_days, retention=st.integers(1, 6), data=st.data())
+def test_plan_release_only_adds_deletions(days, retention, data):
+    images = [named(f"i{d}", d, marked=m) for d, m in days]
+    ids = [img["id"] for img in images]
+    releasing = data.draw(
+        st.sets(st.sampled_from(ids)) if ids else st.just(set())
+    )
+    before = s.plan_prune(images, SERVER, retention)
+    after = s.plan_release(images, SERVER, retention, releasing)
+    assert before <= after
+    counted = sum(1 for d, m in days if m or f"i{d}" in releasing)
+    assert len(after) == max(0, counted - (retention - 1))
+    assert s.plan_release(images, SERVER, retention, ()) == before
