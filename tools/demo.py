@@ -1,0 +1,282 @@
+"""Walk through the user guide against the local sandbox cloud.
+
+Run by ``tools/demo`` inside its own virtualenv, where ``nova``,
+``openstack`` and ``scheduled-images-sandbox`` are the installed commands.
+Each step prints the command and its output as a user would see them and
+checks the result; the first step that does not do what the guide says
+stops the demo with exit code 1.
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import shlex
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+
+BIN = pathlib.Path(sys.executable).parent
+SERVER_ID = "24ade2fe-60d9-4d3e-a02c-c9a6a1b588a6"
+
+
+class DemoFailed(Exception):
+    pass
+
+
+class Sandbox:
+    """The sandbox as a user starts it: the console script, port 0."""
+
+    def __init__(self) -> None:
+        self.process = subprocess.Popen(
+            [str(BIN / "scheduled-images-sandbox"), "--port", "0"],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self.env: dict[str, str] = {}
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            print(f"  {line.rstrip()}")
+            if line.startswith("export "):
+                name, _, value = line[len("export ") :].strip().partition("=")
+                self.env[name] = value
+            if line.strip() == "# ready":
+                break
+        else:
+            raise DemoFailed("the sandbox did not start")
+        self.url = self.env["SCHEDULED_IMAGES_SANDBOX_URL"]
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def clean_environment(extra: dict[str, str]) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("OS_", "NOVA_", "SCHEDULED_IMAGES_"))
+    }
+    env.update(extra)
+    env["NOVACLIENT_UUID_CACHE_DIR"] = tempfile.mkdtemp(prefix="demo-")
+    return env
+
+
+def step(
+    env: dict[str, str],
+    argv: list[str],
+    check: Callable[[subprocess.CompletedProcess[str]], bool],
+    what: str,
+) -> subprocess.CompletedProcess[str]:
+    print(f"\n$ {shlex.join(argv)}")
+    done = subprocess.run(
+        [str(BIN / argv[0]), *argv[1:]],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    # python-novaclient writes its deprecation notice before anything else.
+    for line in (done.stderr + done.stdout).splitlines():
+        print(line)
+    if not check(done):
+        raise DemoFailed(f"{what}: exit code {done.returncode}")
+    return done
+
+
+def ok(expected_out: str | None = None):
+    def check(done: subprocess.CompletedProcess[str]) -> bool:
+        if done.returncode != 0:
+            return False
+        return expected_out is None or done.stdout == expected_out
+
+    return check
+
+
+def fails_with(text: str):
+    def check(done: subprocess.CompletedProcess[str]) -> bool:
+        return done.returncode != 0 and text in done.stderr
+
+    return check
+
+
+def say(text: str) -> None:
+    print(f"\n# {text}")
+
+
+def walk(sandbox: Sandbox) -> None:
+    env = clean_environment(sandbox.env)
+    tick = ["scheduled-images-sandbox", "tick", "--url", sandbox.url]
+
+    say("Enable weekly scheduled images on Saturdays, keeping 4 (by UUID)")
+    step(
+        env,
+        [
+            "nova",
+            "scheduled-images-enable",
+            "--day-of-week",
+            "saturday",
+            SERVER_ID,
+            "4",
+        ],
+        ok(""),
+        "enable weekly",
+    )
+    step(
+        env,
+        ["nova", "scheduled-images-show", SERVER_ID],
+        ok("Schedule type: Weekly on: SATURDAY\nRetention: 4\n"),
+        "show weekly",
+    )
+
+    say("Change the retention to 8; a weekly schedule needs its day again")
+    step(
+        env,
+        [
+            "nova",
+            "scheduled-images-enable",
+            "--day-of-week",
+            "saturday",
+            "myserver",
+            "8",
+        ],
+        ok(""),
+        "change retention",
+    )
+    step(
+        env,
+        ["nova", "scheduled-images-show", "myserver"],
+        ok("Schedule type: Weekly on: SATURDAY\nRetention: 8\n"),
+        "show new retention",
+    )
+
+    say("Switch to daily images, keeping 3 (by name)")
+    step(
+        env,
+        ["nova", "scheduled-images-enable", "myserver", "3"],
+        ok(""),
+        "switch to daily",
+    )
+    step(
+        env,
+        ["nova", "scheduled-images-show", "myserver"],
+        ok("Schedule type: Daily\nRetention: 3\n"),
+        "show daily",
+    )
+
+    say("Let four days pass in the sandbox: four daily images are taken,")
+    say("and the service prunes down to the newest 3")
+    step(env, [*tick, "--days", "4"], ok(), "scheduler tick")
+
+    say("Every schedule at once")
+    step(
+        env,
+        ["nova", "scheduled-images-list"],
+        lambda d: d.returncode == 0 and "myserver" in d.stdout,
+        "list schedules",
+    )
+
+    say("The server's scheduled images, and which go at the next run")
+    listed = step(
+        env,
+        ["nova", "scheduled-images-image-list", "myserver"],
+        lambda d: d.returncode == 0 and d.stdout.count("Daily-myserver-") == 3,
+        "image list",
+    )
+    oldest = next(
+        line.split("|")[1].strip()
+        for line in listed.stdout.splitlines()
+        if "Daily-myserver-" in line
+    )
+
+    say("Keep the oldest one forever: the service stops counting it")
+    step(env, ["nova", "scheduled-images-image-keep", oldest], ok(), "keep")
+    step(env, [*tick, "--days", "3"], ok(), "three more days")
+    step(
+        env,
+        ["nova", "scheduled-images-image-list", "myserver"],
+        lambda d: d.returncode == 0 and oldest in d.stdout,
+        "the kept image survived",
+    )
+
+    say("Release it again: it is counted, and will go at the next run")
+    step(
+        env,
+        ["nova", "scheduled-images-image-release", oldest],
+        lambda d: d.returncode == 0 and oldest in d.stdout,
+        "release",
+    )
+
+    say("The same with the openstack command")
+    step(
+        env,
+        [
+            "openstack",
+            "server",
+            "image",
+            "schedule",
+            "set",
+            "--day-of-week",
+            "friday",
+            "myserver",
+        ],
+        ok(),
+        "openstack set day",
+    )
+    step(
+        env,
+        ["openstack", "server", "image", "schedule", "show", "myserver"],
+        lambda d: (
+            d.returncode == 0 and "FRIDAY" in d.stdout and "| 3 " in d.stdout
+        ),
+        "openstack show keeps the retention",
+    )
+    step(
+        env,
+        ["openstack", "server", "image", "schedule", "list"],
+        lambda d: d.returncode == 0 and "myserver" in d.stdout,
+        "openstack list",
+    )
+
+    say("Disable scheduled images; the images already taken stay")
+    step(
+        env,
+        ["nova", "scheduled-images-disable", "myserver"],
+        ok(""),
+        "disable",
+    )
+    step(
+        env,
+        ["nova", "scheduled-images-show", SERVER_ID],
+        fails_with(
+            "ERROR (NotFound): Scheduled images not enabled for "
+            f"server {SERVER_ID} (HTTP 404)"
+        ),
+        "show after disable",
+    )
+
+
+def main() -> int:
+    print("# Starting the sandbox cloud:")
+    try:
+        sandbox = Sandbox()
+    except DemoFailed as error:
+        print(f"\nDEMO FAILED: {error}", file=sys.stderr)
+        return 1
+    try:
+        walk(sandbox)
+    except DemoFailed as error:
+        print(f"\nDEMO FAILED at step: {error}", file=sys.stderr)
+        return 1
+    finally:
+        sandbox.stop()
+    print("\n# Demo finished: every step did what the guide says.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
