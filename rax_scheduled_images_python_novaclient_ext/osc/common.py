@@ -28,6 +28,7 @@ from novaclient import exceptions as nova_exceptions
 from novaclient import utils as nova_utils
 from osc_lib import exceptions
 
+from rax_scheduled_images_python_novaclient_ext import images as images_api
 from rax_scheduled_images_python_novaclient_ext import novaclient_ext
 from rax_scheduled_images_python_novaclient_ext import schedule as domain
 from rax_scheduled_images_python_novaclient_ext.manager import (
@@ -35,6 +36,7 @@ from rax_scheduled_images_python_novaclient_ext.manager import (
 )
 
 T = TypeVar("T")
+ItemT = TypeVar("ItemT")
 
 DEFAULT_CONCURRENCY = 8
 
@@ -48,6 +50,28 @@ def schedules(app: Any) -> ImageScheduleManager:
 def compute(app: Any) -> Any:
     """The python-novaclient Client under the schedule manager."""
     return schedules(app).api
+
+
+def images(app: Any) -> images_api.ScheduledImageManager:
+    """The Image API client, on the same session, region and interface.
+
+    Honours ``--os-image-endpoint-override`` as ``openstack image``
+    commands do.
+    """
+    cli_options = getattr(app.client_manager, "_cli_options", None)
+    config = getattr(cli_options, "config", None) or {}
+    override = config.get("image_endpoint_override") or None
+    return images_api.ScheduledImageManager(
+        compute(app), endpoint_override=override
+    )
+
+
+def retention(app: Any, server_id: str) -> int | None:
+    """The retention of ``server_id``'s schedule; None when it has none.
+
+    :raises novaclient.exceptions.NotFound: Nova's own 404 (no server).
+    """
+    return novaclient_ext._retention(schedules(app), server_id)
 
 
 def one_line(error: BaseException) -> str:
@@ -108,16 +132,16 @@ def on_server(app: Any, server: str, action: Callable[[str], T]) -> T:
         raise exceptions.CommandError(str(error)) from None
 
 
-def add_concurrency_option(parser: argparse.ArgumentParser) -> None:
+def add_concurrency_option(
+    parser: argparse.ArgumentParser,
+    what: str = "How many servers to handle at the same time",
+) -> None:
     parser.add_argument(
         "--concurrency",
         metavar="<count>",
         type=_positive_int,
         default=DEFAULT_CONCURRENCY,
-        help=(
-            "How many servers to handle at the same time "
-            f"(default: {DEFAULT_CONCURRENCY})."
-        ),
+        help=f"{what} (default: {DEFAULT_CONCURRENCY}).",
     )
 
 
@@ -135,19 +159,20 @@ def _positive_int(value: str) -> int:
 
 def for_each(
     app: Any,
-    items: Sequence[str],
-    action: Callable[[str], T],
+    items: Sequence[ItemT],
+    action: Callable[[ItemT], T],
     describe: Callable[[T], str],
     concurrency: int,
     noun: str,
+    label: Callable[[ItemT], str] = str,
 ) -> None:
     """Run ``action`` on every item at once, in a bounded thread pool.
 
-    Each item gets one line, in the order given: ``<item>: <describe>``
-    on stdout when it worked, ``<item>: <error>`` on stderr when it did
+    Each item gets one line, in the order given: ``<label>: <describe>``
+    on stdout when it worked, ``<label>: <error>`` on stderr when it did
     not. A failure does not stop the others.
 
-    :raises osc_lib.exceptions.CommandError: ``N of M <noun>s failed``
+    :raises osc_lib.exceptions.CommandError: ``N of M <noun>s failed.``
         after all are done, when any failed (``openstack`` exits 1).
     """
     failed = 0
@@ -159,9 +184,9 @@ def for_each(
                 result = future.result()
             except Exception as error:  # reported, and counted below
                 failed += 1
-                app.stderr.write(f"{item}: {one_line(error)}\n")
+                app.stderr.write(f"{label(item)}: {one_line(error)}\n")
             else:
-                app.stdout.write(f"{item}: {describe(result)}\n")
+                app.stdout.write(f"{label(item)}: {describe(result)}\n")
     if failed:
         raise exceptions.CommandError(
             f"{failed} of {len(items)} {noun}s failed."

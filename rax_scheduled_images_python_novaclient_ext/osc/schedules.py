@@ -181,3 +181,43 @@ class UnsetSchedule(command.Command):
             parsed_args.concurrency,
             "server",
         )
+
+
+class ListSchedules(command.Lister):
+    """List the servers that have an image schedule, with the schedule.
+
+    Type is Daily or Weekly; Day, the UTC day of a weekly image;
+    Retention, how many scheduled images of the server the service keeps.
+    """
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        parser.add_argument(
+            "--all-servers",
+            action="store_true",
+            default=False,
+            help=(
+                "List servers without an image schedule too (blank type, "
+                "day and retention)."
+            ),
+        )
+        common.add_concurrency_option(
+            parser,
+            "How many schedule requests to run at the same time when the "
+            "cloud's server list does not show schedules",
+        )
+        return parser
+
+    def take_action(
+        self, parsed_args: argparse.Namespace
+    ) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
+        rows = common.schedules(self.app).list_schedules(
+            all_servers=parsed_args.all_servers,
+            concurrency=parsed_args.concurrency,
+        )
+        if getattr(rows, "used_fallback", False):
+            self.app.stderr.write(
+                "This cloud's server list does not show image schedules: "
+                "each server's schedule was asked for on its own.\n"
+            )
+        return domain.SCHEDULE_COLUMNS, [row.cells() for row in rows]

@@ -1,0 +1,253 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""``openstack scheduled image list|keep|release``.
+
+The images the scheduled images service makes, and whether it will
+count and delete them (it recognises its images by the
+``org.openstack__1__created_by`` property). Image API requests go
+through :class:`~..images.ScheduledImageManager`; the forecasts are the
+domain's (``schedule.image_rows``, ``schedule.plan_release``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+from typing import Any
+
+from novaclient import exceptions as nova_exceptions
+from osc_lib import exceptions
+from osc_lib.command import command
+
+from rax_scheduled_images_python_novaclient_ext import novaclient_ext
+from rax_scheduled_images_python_novaclient_ext import schedule as domain
+from rax_scheduled_images_python_novaclient_ext.images import (
+    ScheduledImageManager,
+)
+from rax_scheduled_images_python_novaclient_ext.osc import common
+
+FLEET_COLUMNS: tuple[str, ...] = ("Server", *domain.IMAGE_COLUMNS)
+
+_label = novaclient_ext._label
+
+
+def _find_images(
+    manager: ScheduledImageManager, names: list[str]
+) -> list[dict[str, Any]]:
+    """Every image named, each once, all found before any is changed."""
+    try:
+        return novaclient_ext._find_images(manager, names)
+    except nova_exceptions.CommandError as error:
+        raise exceptions.CommandError(str(error)) from None
+
+
+class ListScheduledImages(command.Lister):
+    """List scheduled images, oldest first, and what the service will do.
+
+    With --server: every image of that server, those the service counts
+    and those kept out of its count. Without: the images of every server
+    that has an image schedule (one Image API request per such server),
+    with a Server column. Counted: "yes" when the image carries the
+    service's marker, so it counts against the retention and may be
+    deleted. Deleted at next run: "yes" for the images the service will
+    delete after its next scheduled image of the server.
+    """
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        parser.add_argument(
+            "--server",
+            metavar="<server>",
+            default=None,
+            help="List only this server's images (name or ID)",
+        )
+        common.add_concurrency_option(
+            parser,
+            "Without --server, how many servers' images to list at the "
+            "same time",
+        )
+        return parser
+
+    def take_action(
+        self, parsed_args: argparse.Namespace
+    ) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
+        if parsed_args.server is not None:
+            return self._one_server(parsed_args.server)
+        return self._every_server(parsed_args.concurrency)
+
+    def _one_server(
+        self, server: str
+    ) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
+        common.check_server_names([server])
+        # A UUID: the schedule request proves the server exists.
+        server_id, retention = common.on_server(
+            self.app,
+            server,
+            lambda sid: (sid, common.retention(self.app, sid)),
+        )
+        if retention is None:
+            self.app.stderr.write(
+                novaclient_ext._no_schedule_note(server_id) + "\n"
+            )
+        found = common.images(self.app).list_for_server(server_id)
+        rows = domain.image_rows(found, server_id, retention)
+        return domain.IMAGE_COLUMNS, [row.cells() for row in rows]
+
+    def _every_server(
+        self, concurrency: int
+    ) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
+        scheduled = [
+            (row.server_id, row.schedule.retention)
+            for row in common.schedules(self.app).list_schedules(
+                concurrency=concurrency
+            )
+            if row.schedule is not None
+        ]
+        manager = common.images(self.app)
+        workers = max(1, min(concurrency, len(scheduled)))
+        with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+            listed = list(
+                pool.map(lambda s: manager.list_for_server(s[0]), scheduled)
+            )
+        table: list[tuple[str, ...]] = []
+        for (server_id, retention), found in zip(
+            scheduled, listed, strict=True
+        ):
+            for image in domain.image_rows(found, server_id, retention):
+                table.append((server_id, *image.cells()))
+        return FLEET_COLUMNS, table
+
+
+class KeepScheduledImages(command.Command):
+    """Keep images: the service will never count or delete them.
+
+    Removes the org.openstack__1__created_by property by which the
+    scheduled images service recognises its images; nothing else on the
+    image changes. An image without it is already kept and is left
+    alone. Every image is found before any is changed. Undo with
+    "openstack scheduled image release".
+    """
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        parser.add_argument(
+            "image",
+            metavar="<image>",
+            nargs="+",
+            help="Image(s) to keep (name or ID)",
+        )
+        return parser
+
+    def take_action(self, parsed_args: argparse.Namespace) -> None:
+        manager = common.images(self.app)
+        found = _find_images(manager, parsed_args.image)
+        common.for_each(
+            self.app,
+            found,
+            manager.keep,
+            lambda changed: (
+                "kept: the service will no longer count or delete it"
+                if changed
+                else "already kept: nothing to do"
+            ),
+            common.DEFAULT_CONCURRENCY,
+            "image",
+            label=_label,
+        )
+
+
+class ReleaseScheduledImages(command.Command):
+    """Release kept images back to the scheduled images service.
+
+    Puts back the org.openstack__1__created_by property, so that the
+    service counts each image against its server's retention again and
+    deletes it when it is among the oldest. First prints which images the
+    service will then delete at its next run. Images that belong to no
+    server are refused, and then nothing is changed.
+    """
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        parser.add_argument(
+            "image",
+            metavar="<image>",
+            nargs="+",
+            help="Image(s) to release (name or ID)",
+        )
+        return parser
+
+    def take_action(self, parsed_args: argparse.Namespace) -> None:
+        manager = common.images(self.app)
+        found = _find_images(manager, parsed_args.image)
+        by_server: dict[str, list[dict[str, Any]]] = {}
+        for image in found:
+            server_id = common.checked(domain.check_releasable, image)
+            by_server.setdefault(server_id, []).append(image)
+        for server_id, releasing in by_server.items():
+            changing = [i for i in releasing if not domain.is_marked(i)]
+            if changing:
+                for line in self._plan(manager, server_id, changing):
+                    self.app.stdout.write(line + "\n")
+        common.for_each(
+            self.app,
+            found,
+            manager.release,
+            lambda changed: (
+                "released: the service counts it again"
+                if changed
+                else "already counted: nothing to do"
+            ),
+            common.DEFAULT_CONCURRENCY,
+            "image",
+            label=_label,
+        )
+
+    def _plan(
+        self,
+        manager: ScheduledImageManager,
+        server_id: str,
+        releasing: list[dict[str, Any]],
+    ) -> list[str]:
+        """What the service will delete once ``releasing`` count again."""
+        try:
+            retention = common.retention(self.app, server_id)
+        except nova_exceptions.NotFound:
+            retention = None  # the server is gone: nothing of it is pruned
+        if retention is None:
+            return [novaclient_ext._no_schedule_note(server_id)]
+        listed = {str(i["id"]): i for i in manager.list_for_server(server_id)}
+        for image in releasing:
+            listed.setdefault(str(image["id"]), image)
+        releasing_ids = {str(image["id"]) for image in releasing}
+        doomed = domain.plan_release(
+            listed.values(), server_id, retention, releasing_ids
+        )
+        head = (
+            f"At its next run for server {server_id} (retention "
+            f"{retention}), the scheduled images service will delete"
+        )
+        if not doomed:
+            return [f"{head} no images."]
+        lines = [
+            f"{head} {len(doomed)} image{'s' if len(doomed) > 1 else ''}:"
+        ]
+        for shown in domain.sort_oldest_first(listed.values()):
+            if str(shown["id"]) in doomed:
+                note = (
+                    "  (released now)"
+                    if str(shown["id"]) in releasing_ids
+                    else ""
+                )
+                lines.append(
+                    f"  {shown['id']}  {shown.get('name') or ''}{note}"
+                )
+        return lines
