@@ -29,6 +29,7 @@ from typing import Any
 from urllib import parse
 
 from keystoneauth1 import adapter as ks_adapter
+from keystoneauth1 import exceptions as ks_exceptions
 from novaclient import exceptions
 from oslo_utils import uuidutils
 
@@ -280,7 +281,7 @@ class ScheduledImageManager:
             if self._root is None:
                 endpoint = self._adapter.get_endpoint()
                 if not endpoint:
-                    raise exceptions.EndpointNotFound(
+                    raise ks_exceptions.EndpointNotFound(
                         "No image service endpoint in the catalog."
                     )
                 self._root = image_root(str(endpoint))
