@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import requests_mock as rm
+from cliff import app as cliff_app
 
 from rax_scheduled_images_python_novaclient_ext import manager as m
 
@@ -131,6 +132,8 @@ def openstack(
 
     def run(*argv: str) -> Result:
         _reset_client_cache()
+        # cliff names the program after sys.argv[0] when it is imported.
+        monkeypatch.setattr(cliff_app.App, "NAME", "openstack")
         out, err = io.StringIO(), io.StringIO()
         monkeypatch.setattr(sys, "stdout", out)
         monkeypatch.setattr(sys, "stderr", err)

@@ -291,11 +291,10 @@ def test_set_bad_flags_are_refused_by_the_parser(
     result = openstack("server", "image", "schedule", "set", *args, *servers)
     assert result.code == 2
     assert result.out == ""
-    # argparse's usage, then its one-line error (the program name is
-    # sys.argv[0], so "pytest" here).
-    assert (
-        " server image schedule set: error: " + message
-    ) in result.error_lines[-1]
+    # argparse's usage, then its one-line error.
+    assert result.error_lines[-1].startswith(
+        "openstack server image schedule set: error: " + message
+    )
     assert api_calls(mock) == []
 
 
@@ -506,3 +505,68 @@ def test_set_bad_retention_fails_before_the_client_is_touched(app):
         "Invalid retention '-1': it must be a positive integer, the "
         "number of scheduled images to keep."
     )
+
+
+# -- list -----------------------------------------------------------------
+
+
+def listed(id_, name, schedule=None):
+    found = server(id_, name)
+    if schedule is not None:
+        found["OS-SI:image_schedule"] = schedule
+    return found
+
+
+def test_list_shows_scheduled_servers_as_table(openstack, mock):
+    mock.get(
+        f"{COMPUTE}/servers/detail?OS-SI:image_schedule=True",
+        json={
+            "servers": [
+                listed(WEB1, "web1", {"retention": 7}),
+                listed(
+                    WEB2, "web2", {"retention": 4, "day_of_week": "SUNDAY"}
+                ),
+            ]
+        },
+    )
+    result = openstack("server", "image", "schedule", "list")
+    assert (result.code, result.out) == (
+        0,
+        "+--------------------------------------+------+--------+--------+"
+        "-----------+\n"
+        "| ID                                   | Name | Type   | Day    |"
+        " Retention |\n"
+        "+--------------------------------------+------+--------+--------+"
+        "-----------+\n"
+        f"| {WEB1} | web1 | Daily  |        | 7         |\n"
+        f"| {WEB2} | web2 | Weekly | SUNDAY | 4         |\n"
+        "+--------------------------------------+------+--------+--------+"
+        "-----------+\n",
+    )
+    assert result.error_lines == []
+    assert api_calls(mock) == [
+        # (requests-mock shows queries lower-cased.)
+        ("GET", "/v2/p1/servers/detail?os-si:image_schedule=true"),
+    ]
+
+
+def test_list_all_servers_as_json(openstack, mock):
+    mock.get(
+        f"{COMPUTE}/servers/detail",
+        json={
+            "servers": [
+                listed(WEB1, "web1", {"retention": 7}),
+                listed(WEB3, "web3"),
+            ]
+        },
+    )
+    result = openstack(
+        "server", "image", "schedule", "list", "--all-servers", "-f", "json"
+    )
+    assert result.code == 0
+    assert json.loads(result.out) == [
+        {"ID": WEB1, "Name": "web1", "Type": "Daily", "Day": "",
+         "Retention": "7"},
+        {"ID": WEB3, "Name": "web3", "Type": "", "Day": "", "Retention": ""},
+    ]  # fmt: skip
+    assert api_calls(mock) == [("GET", "/v2/p1/servers/detail")]
