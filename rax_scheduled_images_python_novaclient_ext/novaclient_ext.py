@@ -216,13 +216,9 @@ def _label(image: dict[str, Any]) -> str:
 def do_scheduled_images_image_list(cs: Any, args: argparse.Namespace) -> None:
     """List a server's images, oldest first, and what the service will do.
 
-    Every image of the server is listed, those the scheduled images
-    service made and counts and those kept out of its count. Counted:
-    "yes" when the image carries the service's marker
-    (org.openstack__1__created_by), so it counts against the retention
-    and may be deleted. Deleted at next run: "yes" for the images the
-    service will delete after its next scheduled image of this server,
-    given the current retention.
+    Counted: yes when the service counts the image against the retention
+    (it carries the org.openstack__1__created_by marker). Deleted at next
+    run: yes when the service deletes it after its next scheduled image.
     """
     manager = _schedules(cs)
     server_id, retention = _on_server(
@@ -244,10 +240,8 @@ def do_scheduled_images_image_list(cs: Any, args: argparse.Namespace) -> None:
 def do_scheduled_images_image_keep(cs: Any, args: argparse.Namespace) -> None:
     """Keep images: the service will never count or delete them.
 
-    Removes the org.openstack__1__created_by property by which the
-    scheduled images service recognises its images; nothing else on the
-    image changes. An image without it is already kept, and is left
-    alone. Undo with scheduled-images-image-release.
+    Removes only the org.openstack__1__created_by marker; images without
+    it are already kept and left alone.
     """
     manager = _images(cs)
     for image in _find_images(manager, args.image):
@@ -269,13 +263,10 @@ def do_scheduled_images_image_keep(cs: Any, args: argparse.Namespace) -> None:
 def do_scheduled_images_image_release(
     cs: Any, args: argparse.Namespace
 ) -> None:
-    """Release kept images back to the scheduled images service.
+    """Release kept images: the service counts them again.
 
-    Puts back the org.openstack__1__created_by property, so that the
-    service counts each image against its server's retention again and
-    deletes it when it is among the oldest. First prints which images
-    the service will then delete at its next run. Images that belong to
-    no server are refused, and nothing is changed.
+    First prints which images the service will then delete at its next
+    run. Refuses images that belong to no server.
     """
     images = _images(cs)
     found = _find_images(images, args.image)
@@ -340,11 +331,10 @@ def _print_release_plan(
     "and retention).",
 )
 def do_scheduled_images_list(cs: Any, args: argparse.Namespace) -> None:
-    """List the servers that have an image schedule, with the schedule.
+    """List the servers that have an image schedule.
 
-    Columns: the server's ID and Name; Type, Daily or Weekly; Day, the
-    UTC day of a weekly image; Retention, how many scheduled images of
-    the server the service keeps.
+    Type: Daily or Weekly. Day: the UTC day of a weekly image. Retention:
+    how many scheduled images the service keeps.
     """
     rows = _schedules(cs).list_schedules(all_servers=args.all_servers)
     if rows.used_fallback:
