@@ -278,7 +278,7 @@ def do_scheduled_images_image_release(
     for server_id, releasing in by_server.items():
         changing = [i for i in releasing if not domain.is_marked(i)]
         if changing:
-            _print_release_plan(cs, images, schedules, server_id, changing)
+            _print_release_plan(images, schedules, server_id, changing)
     for image in found:
         if images.release(image):
             print(
@@ -289,12 +289,12 @@ def do_scheduled_images_image_release(
 
 
 def _print_release_plan(
-    cs: Any,
     images: images_api.ScheduledImageManager,
     schedules: ImageScheduleManager,
     server_id: str,
     releasing: list[dict[str, Any]],
 ) -> None:
+    """Print what the next run deletes once ``releasing`` count again."""
     try:
         retention = _retention(schedules, server_id)
     except exceptions.NotFound:
