@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 from typing import Any
 
 from novaclient import exceptions as nova_exceptions
@@ -23,8 +22,6 @@ from osc_lib.command import command
 
 from rax_scheduled_images_python_novaclient_ext import schedule as domain
 from rax_scheduled_images_python_novaclient_ext.osc import common
-
-LOG = logging.getLogger(__name__)
 
 SHOW_COLUMNS = ("server_id", "server_name", "type", "day_of_week", "retention")
 
