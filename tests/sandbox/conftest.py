@@ -58,16 +58,20 @@ class Client:
         self.image = f"{cloud.url}/image"
 
     def get(self, url: str, **kwargs: Any) -> requests.Response:
-        return self.session.get(url, timeout=10, **kwargs)
+        kwargs.setdefault("timeout", 10)
+        return self.session.get(url, **kwargs)
 
     def post(self, url: str, **kwargs: Any) -> requests.Response:
-        return self.session.post(url, timeout=10, **kwargs)
+        kwargs.setdefault("timeout", 10)
+        return self.session.post(url, **kwargs)
 
     def delete(self, url: str, **kwargs: Any) -> requests.Response:
-        return self.session.delete(url, timeout=10, **kwargs)
+        kwargs.setdefault("timeout", 10)
+        return self.session.delete(url, **kwargs)
 
     def patch(self, url: str, **kwargs: Any) -> requests.Response:
-        return self.session.patch(url, timeout=10, **kwargs)
+        kwargs.setdefault("timeout", 10)
+        return self.session.patch(url, **kwargs)
 
     def schedule_url(self, server: str, alias: str | None = None) -> str:
         return f"{self.compute}/servers/{server}/{alias or self.cloud.alias}"

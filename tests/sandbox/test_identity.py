@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import requests
 from keystoneauth1 import session as ks_session
@@ -160,7 +162,7 @@ def test_keystoneauth_generic_password_plugin(
     cloud: Sandbox, version: str
 ) -> None:
     """keystoneauth discovers the version and finds compute in the catalog."""
-    domains = {}
+    domains: dict[str, Any] = {}
     if version != "v2.0":
         domains = {"user_domain_id": "default", "project_domain_id": "default"}
     auth = generic.Password(
