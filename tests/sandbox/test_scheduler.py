@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 import requests
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rax_scheduled_images_python_novaclient_ext.sandbox import Sandbox
 from rax_scheduled_images_python_novaclient_ext.sandbox.scheduler import (
@@ -233,3 +235,50 @@ def test_plan_prune_rule() -> None:
     assert plan_prune(images, "s", "p", 3) == ["i04", "i03", "i02", "i01"]
     assert plan_prune(images, "s", "p", 7) == []
     assert plan_prune(images, "s", "p", 0) == []
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(1, 28),  # day of creation
+            st.sampled_from(["s", "other"]),
+            st.sampled_from(["p", "q"]),
+            st.sampled_from(["active", "queued", "saving"]),
+            st.sampled_from([SERVICE, None, "someone_else"]),
+        ),
+        max_size=25,
+    ),
+    st.integers(0, 30),
+)
+def test_plan_prune_keeps_newest_counted_and_nothing_else(
+    specs: list[tuple[int, str, str, str, str | None]], retention: int
+) -> None:
+    images = []
+    for number, (day, server, owner, status, mark) in enumerate(specs):
+        image = _image(
+            day, server=server, owner=owner, status=status, mark=mark
+        )
+        image.id = f"i{number:03d}"
+        images.append(image)
+    doomed = set(plan_prune(images, "s", "p", retention))
+    counted = [
+        i
+        for i in images
+        if i.owner == "p"
+        and i.status == "active"
+        and i.properties.get("instance_uuid") == "s"
+        and i.properties.get(MARK) == SERVICE
+    ]
+    assert doomed <= {i.id for i in counted}
+    kept = [i for i in counted if i.id not in doomed]
+    if retention <= 0:
+        assert doomed == set()
+    else:
+        assert len(kept) == min(retention, len(counted))
+        if doomed and kept:
+            oldest_kept = min((i.created_at, i.id) for i in kept)
+            newest_doomed = max(
+                (i.created_at, i.id) for i in counted if i.id in doomed
+            )
+            assert newest_doomed < oldest_kept
