@@ -33,6 +33,7 @@ from keystoneauth1 import exceptions as ks_exceptions
 from novaclient import exceptions
 from oslo_utils import uuidutils
 
+from rax_scheduled_images_python_novaclient_ext import retry
 from rax_scheduled_images_python_novaclient_ext import schedule as domain
 from rax_scheduled_images_python_novaclient_ext.manager import quote_id
 
@@ -130,7 +131,9 @@ class ScheduledImageManager:
         interface: str | None = None,
         region_name: str | None = None,
         endpoint_override: str | None = None,
+        retry_policy: retry.RetryPolicy | None = None,
     ) -> None:
+        self.retry_policy = retry_policy or retry.RetryPolicy.from_env()
         user_agent = None
         if api is not None:
             http = api.client
@@ -323,11 +326,16 @@ class ScheduledImageManager:
         kwargs: dict[str, Any] = {"headers": all_headers, "raise_exc": False}
         if json is not None:
             kwargs["json"] = json
-        resp = self._adapter.request(url, method, **kwargs)
-        if resp.status_code >= 400:
-            raise exceptions.from_response(
-                resp, _error_text(resp), url, method
-            )
+
+        def send() -> Any:
+            resp = self._adapter.request(url, method, **kwargs)
+            if resp.status_code >= 400:
+                raise exceptions.from_response(
+                    resp, _error_text(resp), url, method
+                )
+            return resp
+
+        resp = retry.call(self.retry_policy, send)
         try:
             body = resp.json() if resp.content else {}
         except ValueError:

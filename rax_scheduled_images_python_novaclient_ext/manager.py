@@ -29,6 +29,7 @@ from urllib import parse
 
 from novaclient import base, exceptions
 
+from rax_scheduled_images_python_novaclient_ext import retry
 from rax_scheduled_images_python_novaclient_ext import schedule as domain
 
 # The same API has had two names; a cloud serves one of them.
@@ -115,12 +116,22 @@ class ImageScheduleManager(base.Manager):
         fallback to the other alias when the cloud answers Nova's generic
         404, after which the alias that answered is kept for the life of
         this manager.
+    :param retry_policy: how transient failures are retried (see
+        :mod:`.retry`); by default 3 retries, changed by the environment
+        variables ``SCHEDULED_IMAGES_RETRIES`` and
+        ``SCHEDULED_IMAGES_RETRY_MAX_DELAY``.
     """
 
     resource_class = ImageSchedule
 
-    def __init__(self, api: Any, alias: str | None = None) -> None:
+    def __init__(
+        self,
+        api: Any,
+        alias: str | None = None,
+        retry_policy: retry.RetryPolicy | None = None,
+    ) -> None:
         super().__init__(api)
+        self.retry_policy = retry_policy or retry.RetryPolicy.from_env()
         self.alias, self._alias_known = resolve_alias(alias)
         self._alias_pinned = self._alias_known
         self._alias_lock = threading.Lock()
@@ -306,7 +317,9 @@ class ImageScheduleManager(base.Manager):
         while next_query is not None:
             seen.add(next_query)
             path = "/servers/detail" + (f"?{next_query}" if next_query else "")
-            _, body = self.api.client.get(path)
+            _, body = self._retried(
+                lambda page=path: self.api.client.get(page)
+            )
             yield body
             next_query = _next_query(body)
             if next_query in seen:
@@ -364,11 +377,15 @@ class ImageScheduleManager(base.Manager):
         self, method: str, server_id: object, alias: str, body: Any = None
     ) -> tuple[Any, Any]:
         url = self.url(server_id, alias)
+        http = self.api.client
         if method == "POST":
-            return self.api.client.post(url, body=body)
+            return self._retried(lambda: http.post(url, body=body))
         if method == "DELETE":
-            return self.api.client.delete(url)
-        return self.api.client.get(url)
+            return self._retried(lambda: http.delete(url))
+        return self._retried(lambda: http.get(url))
+
+    def _retried(self, send: Any) -> Any:
+        return retry.call(self.retry_policy, send)
 
     def _call(
         self, method: str, server_id: object, body: Any = None

@@ -41,6 +41,7 @@ from oslo_utils import uuidutils
 
 # The image manager is reached through its module: see the docstring.
 from rax_scheduled_images_python_novaclient_ext import images as images_api
+from rax_scheduled_images_python_novaclient_ext import retry
 from rax_scheduled_images_python_novaclient_ext import schedule as domain
 from rax_scheduled_images_python_novaclient_ext.manager import (
     ImageScheduleManager,
@@ -71,7 +72,11 @@ def _find_server_id(cs: Any, server: str) -> str:
         raise exceptions.CommandError(
             "A server name or ID is required, not an empty string."
         )
-    return str(utils.find_resource(cs.servers, server).id)
+    # novaclient's lookup sends its own requests: give them the same
+    # retries as ours.
+    policy = _schedules(cs).retry_policy
+    found = retry.call(policy, lambda: utils.find_resource(cs.servers, server))
+    return str(found.id)
 
 
 def _on_server(cs: Any, server: str, action: Callable[[str], T]) -> T:

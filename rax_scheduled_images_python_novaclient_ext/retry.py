@@ -11,14 +11,19 @@
 # under the License.
 """How hard to try again when the cloud is briefly unwell.
 
-Connection failures (refused, reset, DNS) are retried by keystoneauth's
-session itself (``connect_retries``), with its exponential backoff.
-Over-limit and unavailable answers (429, 413, 502, 503, 504) are retried
-here: keystoneauth can retry status codes too, but it sleeps for whatever
-``Retry-After`` says, uncapped, and a cron job must not sleep for an hour
-because a proxy said so. Every request this client sends is safe to
-repeat: GET and DELETE are idempotent, and a schedule POST carries the
-whole schedule, so a repeat sets the same thing again.
+Retried: connection failures (refused, reset, dropped) and over-limit or
+unavailable answers (413, 429, 502, 503, 504). keystoneauth's session can
+retry both, and was the first choice, but it falls short twice for a
+command run from cron: it sleeps for whatever ``Retry-After`` says,
+uncapped, and it retries timeouts too, so a hung endpoint would hold a
+command for several times the ``--timeout`` its user set. So the loop is
+here, small, and keystoneauth still does the sending.
+
+Not retried: timeouts (the user's bound), 4xx answers other than 413 and
+429 (the request itself is wrong), and 500 (the service failed; trying
+again hides nothing useful). Every request this client sends is safe to
+repeat: GET and DELETE are idempotent, a schedule POST carries the whole
+schedule, and an image patch sets or removes one marker.
 """
 
 from __future__ import annotations
@@ -29,11 +34,16 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from keystoneauth1 import exceptions as ks_exceptions
 from novaclient import exceptions
 
 T = TypeVar("T")
 
 RETRIABLE_STATUS = frozenset({413, 429, 502, 503, 504})
+
+# Looked up at each pause, so tests can replace it without touching the
+# time module everyone else shares.
+pause = time.sleep
 
 ENV_RETRIES = "SCHEDULED_IMAGES_RETRIES"
 ENV_MAX_DELAY = "SCHEDULED_IMAGES_RETRY_MAX_DELAY"
@@ -98,6 +108,9 @@ class RetryPolicy:
 
 
 def is_retriable(error: BaseException) -> bool:
+    """True for a failure that a repeat of the same request may cure."""
+    if isinstance(error, ks_exceptions.ConnectFailure):
+        return True  # refused, reset, dropped; never ConnectTimeout
     return (
         isinstance(error, exceptions.ClientException)
         and getattr(error, "code", None) in RETRIABLE_STATUS
@@ -107,7 +120,7 @@ def is_retriable(error: BaseException) -> bool:
 def call(
     policy: RetryPolicy,
     send: Callable[[], T],
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] | None = None,
 ) -> T:
     """Run ``send`` and repeat it on a retriable answer, per ``policy``.
 
@@ -117,8 +130,12 @@ def call(
     while True:
         try:
             return send()
-        except exceptions.ClientException as error:
+        except (
+            exceptions.ClientException,
+            ks_exceptions.ConnectFailure,
+        ) as error:
             if not is_retriable(error) or attempt >= policy.retries:
                 raise
             attempt += 1
-            sleep(policy.delay(attempt, getattr(error, "retry_after", None)))
+            delay = policy.delay(attempt, getattr(error, "retry_after", None))
+            (sleep or pause)(delay)

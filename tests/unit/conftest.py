@@ -26,6 +26,17 @@ TOKEN = "tok-3c1f9b"
 PASSWORD = "s3cr3t-pa55"
 
 
+@pytest.fixture(autouse=True)
+def no_real_sleep(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Retries happen as in production, but their pauses are recorded,
+    not slept, so a test of a 503 costs no time."""
+    from rax_scheduled_images_python_novaclient_ext import retry
+
+    slept: list[float] = []
+    monkeypatch.setattr(retry, "pause", slept.append)
+    return slept
+
+
 @pytest.fixture
 def mock() -> Iterator[rm.Mocker]:
     with rm.Mocker() as m:

@@ -82,3 +82,107 @@ def test_call_never_retries_other_errors(code):
     with pytest.raises(exceptions.ClientException):
         retry.call(retry.RetryPolicy(), send, lambda _: None)
     assert len(calls) == 1
+
+
+# -- wired into the managers ---------------------------------------------
+
+SERVER_ID = "24ade2fe-60d9-4d3e-a02c-c9a6a1b588a6"
+
+
+@pytest.fixture
+def no_sleep(no_real_sleep):
+    return no_real_sleep
+
+
+def test_manager_retries_503_and_429_then_sets_the_same_schedule(
+    client, mock, no_sleep
+):
+    from rax_scheduled_images_python_novaclient_ext.manager import (
+        ImageScheduleManager,
+    )
+
+    from .conftest import COMPUTE
+
+    url = f"{COMPUTE}/servers/{SERVER_ID}/os-si-image-schedule"
+    mock.post(
+        url,
+        [
+            {"status_code": 503, "json": {"x": {"message": "busy"}}},
+            {
+                "status_code": 429,
+                "headers": {"Retry-After": "3600"},
+                "json": {"overLimit": {"message": "slow down"}},
+            },
+            {"json": {"image_schedule": {"retention": 9}}},
+        ],
+    )
+    found = ImageScheduleManager(client).enable(SERVER_ID, 9)
+    assert found.retention == 9
+    bodies = [r.json() for r in mock.request_history]
+    assert bodies == [{"image_schedule": {"retention": 9}}] * 3
+    # The hour the server asked for is capped at the policy's 10 s.
+    assert no_sleep == [0.5, 10.0]
+
+
+def test_manager_retries_dropped_connections(client, mock, no_sleep):
+    from keystoneauth1 import exceptions as ks_exceptions
+
+    from rax_scheduled_images_python_novaclient_ext.manager import (
+        ImageScheduleManager,
+    )
+
+    from .conftest import COMPUTE
+
+    url = f"{COMPUTE}/servers/{SERVER_ID}/os-si-image-schedule"
+    mock.get(
+        url,
+        [
+            {"exc": ks_exceptions.ConnectFailure("reset")},
+            {"json": {"image_schedule": {"retention": 2}}},
+        ],
+    )
+    assert ImageScheduleManager(client).get(SERVER_ID).retention == 2
+    assert len(mock.request_history) == 2
+
+
+def test_manager_never_retries_a_timeout(client, mock, no_sleep):
+    from keystoneauth1 import exceptions as ks_exceptions
+
+    from rax_scheduled_images_python_novaclient_ext.manager import (
+        ImageScheduleManager,
+    )
+
+    from .conftest import COMPUTE
+
+    url = f"{COMPUTE}/servers/{SERVER_ID}/os-si-image-schedule"
+    mock.get(url, exc=ks_exceptions.ConnectTimeout("timed out"))
+    with pytest.raises(ks_exceptions.ConnectTimeout):
+        ImageScheduleManager(client).get(SERVER_ID)
+    assert len(mock.request_history) == 1
+
+
+def test_manager_gives_up_after_its_retries(client, mock, no_sleep):
+    from rax_scheduled_images_python_novaclient_ext.manager import (
+        ImageScheduleManager,
+    )
+
+    from .conftest import COMPUTE
+
+    url = f"{COMPUTE}/servers/{SERVER_ID}/os-si-image-schedule"
+    mock.get(url, status_code=503, json={"x": {"message": "down"}})
+    manager = ImageScheduleManager(
+        client, retry_policy=retry.RetryPolicy(retries=2)
+    )
+    with pytest.raises(exceptions.ClientException) as raised:
+        manager.get(SERVER_ID)
+    assert raised.value.code == 503
+    assert len(mock.request_history) == 3
+
+
+def test_retries_come_from_the_environment(client, monkeypatch):
+    from rax_scheduled_images_python_novaclient_ext.manager import (
+        ImageScheduleManager,
+    )
+
+    monkeypatch.setenv(retry.ENV_RETRIES, "0")
+    assert ImageScheduleManager(client).retry_policy.retries == 0
