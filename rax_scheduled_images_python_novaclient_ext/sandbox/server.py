@@ -11,6 +11,7 @@ that changed the state has it saved before the answer goes out.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import ipaddress
 import json
 import os
@@ -53,6 +54,9 @@ from .state import (
 )
 
 MAX_BODY = 1024 * 1024
+# A state of this many servers and images or more is moved out of the
+# cyclic garbage collector's reach once built (see `_settle`).
+SETTLE_AT = 10_000
 INTERNAL_ERROR = (
     "The server has either erred or is incapable of performing the "
     "requested operation."
@@ -296,6 +300,22 @@ def _injected(code: int, retry_after: int) -> ApiError:
     )
 
 
+def _settle(state: State) -> None:
+    """Keep a large state out of the cyclic garbage collector's passes.
+
+    The state is long-lived and holds no cycles, but a full collection
+    walks every object in it: about 90 ms at 10,000 servers and 100,000
+    images, landing on whichever request happens to trigger it. Freezing
+    the objects alive now (the state among them) takes them out of every
+    later pass; they are still freed as usual when nothing refers to
+    them any more (e.g. after `reset`).
+    """
+    if len(state.servers) + len(state.images) < SETTLE_AT:
+        return
+    gc.collect()
+    gc.freeze()
+
+
 class Sandbox:
     """A local stand-in for a cloud serving Scheduled Images.
 
@@ -364,6 +384,7 @@ class Sandbox:
         self._log_lock = threading.Lock()
         self.load_warning: str | None = None
         self.state = self._initial_state()
+        _settle(self.state)
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -416,6 +437,7 @@ class Sandbox:
         """Throw away every change and start again from the seed."""
         with self.lock:
             self.state = self._fresh_state()
+            _settle(self.state)
             self.persist()
 
     def tick(self, days: int = 1) -> TickReport:
