@@ -165,7 +165,9 @@ def _images(cs: Any) -> images_api.ScheduledImageManager:
     return images_api.ScheduledImageManager(cs)
 
 
-def _print_rows(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+def _print_rows(
+    columns: Sequence[str], rows: Sequence[Sequence[str | int]]
+) -> None:
     """A novaclient table of already formatted rows, in the given order."""
     formatters = {
         column: operator.itemgetter(index)

@@ -433,8 +433,10 @@ class ServerSchedule:
     name: str
     schedule: Schedule | None
 
-    def cells(self) -> tuple[str, ...]:
-        """The row's text, in the order of :data:`SCHEDULE_COLUMNS`.
+    def cells(self) -> tuple[str | int, ...]:
+        """The row, in the order of :data:`SCHEDULE_COLUMNS`.
+
+        The retention stays a number, so ``-f json`` shows one.
 
         A server without a schedule has blank type, day and retention.
         """
@@ -445,7 +447,7 @@ class ServerSchedule:
             self.name,
             self.schedule.kind,
             self.schedule.day_of_week or "",
-            str(self.schedule.retention),
+            self.schedule.retention,
         )
 
 

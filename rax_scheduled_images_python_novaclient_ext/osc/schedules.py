@@ -207,7 +207,7 @@ class ListSchedules(command.Lister):
 
     def take_action(
         self, parsed_args: argparse.Namespace
-    ) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
+    ) -> tuple[tuple[str, ...], list[tuple[str | int, ...]]]:
         rows = common.schedules(self.app).list_schedules(
             all_servers=parsed_args.all_servers,
             concurrency=parsed_args.concurrency,

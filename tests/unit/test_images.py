@@ -726,7 +726,7 @@ def test_list_schedules_fallback_with_all_servers(client, mock):
     rows = m.ImageScheduleManager(client).list_schedules(all_servers=True)
     assert [r.cells() for r in rows] == [
         (WEB1, "web1", "", "", ""),
-        (WEB2, "web2", "Daily", "", "5"),
+        (WEB2, "web2", "Daily", "", 5),
         (WEB3, "web3", "", "", ""),
     ]
     assert rows.used_fallback is True

@@ -330,8 +330,8 @@ def test_server_schedule_cells():
     weekly = s.ServerSchedule(SERVER, "web", s.Schedule(4, "SATURDAY"))
     daily = s.ServerSchedule(OTHER, "db", s.Schedule(7))
     none = s.ServerSchedule(OTHER, "tmp", None)
-    assert weekly.cells() == (SERVER, "web", "Weekly", "SATURDAY", "4")
-    assert daily.cells() == (OTHER, "db", "Daily", "", "7")
+    assert weekly.cells() == (SERVER, "web", "Weekly", "SATURDAY", 4)
+    assert daily.cells() == (OTHER, "db", "Daily", "", 7)
     assert none.cells() == (OTHER, "tmp", "", "", "")
 
 

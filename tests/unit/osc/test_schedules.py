@@ -538,8 +538,8 @@ def test_list_shows_scheduled_servers_as_table(openstack, mock):
         " Retention |\n"
         "+--------------------------------------+------+--------+--------+"
         "-----------+\n"
-        f"| {WEB1} | web1 | Daily  |        | 7         |\n"
-        f"| {WEB2} | web2 | Weekly | SUNDAY | 4         |\n"
+        f"| {WEB1} | web1 | Daily  |        |         7 |\n"
+        f"| {WEB2} | web2 | Weekly | SUNDAY |         4 |\n"
         "+--------------------------------------+------+--------+--------+"
         "-----------+\n",
     )
@@ -566,7 +566,7 @@ def test_list_all_servers_as_json(openstack, mock):
     assert result.code == 0
     assert json.loads(result.out) == [
         {"ID": WEB1, "Name": "web1", "Type": "Daily", "Day": "",
-         "Retention": "7"},
+         "Retention": 7},
         {"ID": WEB3, "Name": "web3", "Type": "", "Day": "", "Retention": ""},
     ]  # fmt: skip
     assert api_calls(mock) == [("GET", "/v2/p1/servers/detail")]
