@@ -304,8 +304,21 @@ class ScheduledImageManager:
         next_path: str | None = path
         while next_path is not None:
             _, body = self._request("GET", next_path)
-            images.extend(body.get("images") or [])
+            page = body.get("images")
+            if not isinstance(page, list) or not all(
+                isinstance(image, dict) for image in page
+            ):
+                raise domain.MalformedResponseError(
+                    "The Image API's image list has no list of image "
+                    f"objects under 'images' (got {domain._describe(page)})."
+                )
+            images.extend(page)
             link = body.get("next")
+            if link is not None and not isinstance(link, str):
+                raise domain.MalformedResponseError(
+                    "The Image API's image list has an invalid 'next' link "
+                    f"(got {domain._describe(link)})."
+                )
             next_path = _path_from_link(link) if link else None
             if next_path in seen:
                 break  # a link back to a page already read: stop
@@ -336,11 +349,21 @@ class ScheduledImageManager:
             return resp
 
         resp = retry.call(self.retry_policy, send)
+        if not resp.content:
+            return resp, {}
         try:
-            body = resp.json() if resp.content else {}
+            body = resp.json()
         except ValueError:
-            body = {}
-        return resp, body if isinstance(body, dict) else {}
+            raise domain.MalformedResponseError(
+                f"The Image API's answer to {method} {path} is not JSON "
+                f"(got {domain._describe(resp.text)})."
+            ) from None
+        if not isinstance(body, dict):
+            raise domain.MalformedResponseError(
+                f"The Image API's answer to {method} {path} is not a JSON "
+                f"object (got {domain._describe(body)})."
+            )
+        return resp, body
 
 
 def _marker_path() -> str:

@@ -307,7 +307,16 @@ class ImageScheduleManager(base.Manager):
         )
         servers: list[dict[str, Any]] = []
         for body in self._server_pages(query):
-            servers.extend(body.get("servers") or [])
+            page = body.get("servers") if isinstance(body, dict) else None
+            if not isinstance(page, list) or not all(
+                isinstance(server, dict) for server in page
+            ):
+                raise domain.MalformedResponseError(
+                    "The cloud's server list is not a JSON object with a "
+                    "list of servers under 'servers' (got "
+                    f"{domain._describe(body)})."
+                )
+            servers.extend(page)
         return servers
 
     def _server_pages(self, query: str) -> Iterator[Any]:
