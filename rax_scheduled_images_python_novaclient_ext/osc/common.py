@@ -29,7 +29,7 @@ from novaclient import utils as nova_utils
 from osc_lib import exceptions
 
 from rax_scheduled_images_python_novaclient_ext import images as images_api
-from rax_scheduled_images_python_novaclient_ext import novaclient_ext
+from rax_scheduled_images_python_novaclient_ext import novaclient_ext, retry
 from rax_scheduled_images_python_novaclient_ext import schedule as domain
 from rax_scheduled_images_python_novaclient_ext.manager import (
     ImageScheduleManager,
@@ -114,8 +114,14 @@ def find_server(app: Any, server: str) -> Any:
         unknown or ambiguous name.
     """
     check_server_names([server])
+    servers = compute(app).servers
     try:
-        return nova_utils.find_resource(compute(app).servers, server)
+        # novaclient's lookup sends its own requests: give them the
+        # same retries as ours (as the nova commands do).
+        return retry.call(
+            schedules(app).retry_policy,
+            lambda: nova_utils.find_resource(servers, server),
+        )
     except nova_exceptions.CommandError as error:
         raise exceptions.CommandError(str(error)) from None
 
