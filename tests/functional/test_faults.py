@@ -1,0 +1,230 @@
+"""Faults, end to end: the installed ``nova`` and ``openstack`` commands
+against a sandbox that answers 503/429, drops connections, or hangs.
+
+Bulk changes must end exactly as asked however many requests fail on
+the way; a hung endpoint must end within the user's ``--timeout``; and
+when retries are used up the user sees one line and exit 1.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from rax_scheduled_images_python_novaclient_ext.sandbox.server import Sandbox
+from rax_scheduled_images_python_novaclient_ext.sandbox.state import (
+    CREATED_BY,
+    MYSERVER_ID,
+    SERVICE_MARK,
+)
+
+from .conftest import clean_env, run_command
+
+pytestmark = pytest.mark.functional
+
+# Enough retries that a 30 % fault rate practically never wins
+# (0.3 ** 11 per request), with pauses short enough for a fast suite.
+RETRY_ENV = {
+    "SCHEDULED_IMAGES_RETRIES": "10",
+    "SCHEDULED_IMAGES_RETRY_MAX_DELAY": "0.05",
+}
+
+
+def _env(cloud: Sandbox, tmp_path, **extra: str) -> dict[str, str]:
+    return clean_env(
+        **cloud.env(user="demo", keystone="v3"),
+        NOVACLIENT_UUID_CACHE_DIR=str(tmp_path / "cache"),
+        HOME=str(tmp_path),
+        OS_CLIENT_CONFIG_FILE=str(tmp_path / "none.yaml"),
+        **extra,
+    )
+
+
+def _fleet(cloud: Sandbox) -> list[str]:
+    with cloud.lock:
+        return sorted(
+            s.id
+            for s in cloud.state.servers.values()
+            if s.name.startswith("fleet-")
+        )
+
+
+def _no_traceback(result) -> None:
+    assert "Traceback" not in result.err + result.out, result
+
+
+def test_bulk_set_under_faults_ends_exactly_as_asked(tmp_path) -> None:
+    with Sandbox(
+        servers=50,
+        scheduled=20,
+        seed=7,
+        fault_rate=0.3,
+        fault_codes=(503, 429),
+        retry_after=1,
+    ) as cloud:
+        fleet = _fleet(cloud)
+        assert len(fleet) == 50
+        with cloud.lock:
+            before = {sid: cloud.state.servers[sid].schedule for sid in fleet}
+        result = run_command(
+            [
+                "openstack",
+                "server",
+                "image",
+                "schedule",
+                "set",
+                "--retention",
+                "9",
+                *fleet,
+            ],
+            _env(cloud, tmp_path, **RETRY_ENV),
+        )
+        assert result.code == 0, result
+        _no_traceback(result)
+        with cloud.lock:
+            after = {sid: cloud.state.servers[sid].schedule for sid in fleet}
+        for sid in fleet:
+            # --retention alone keeps a weekly schedule on its day.
+            old_day = before[sid].day_of_week if before[sid] else None
+            assert (after[sid].retention, after[sid].day_of_week) == (
+                9,
+                old_day,
+            ), sid
+        log = cloud.requests
+        faulted = [r for r in log if r["status"] in (503, 429)]
+        assert faulted, (
+            "the sandbox injected no faults: the test proves nothing"
+        )
+        assert len(result.out.splitlines()) == 50
+
+
+def test_bulk_keep_and_release_under_faults(tmp_path) -> None:
+    with Sandbox(
+        servers=10,
+        scheduled=10,
+        images=60,
+        seed=11,
+        fault_rate=0.3,
+        fault_codes=(503, 429),
+        retry_after=1,
+    ) as cloud:
+        fleet = set(_fleet(cloud))
+        with cloud.lock:
+            chosen = sorted(
+                image.id
+                for image in cloud.state.images.values()
+                if image.properties.get("instance_uuid") in fleet
+            )[:50]
+        assert len(chosen) == 50
+        env = _env(cloud, tmp_path, **RETRY_ENV)
+
+        def markers() -> set[str | None]:
+            with cloud.lock:
+                return {
+                    cloud.state.images[i].properties.get(CREATED_BY)
+                    for i in chosen
+                }
+
+        kept = run_command(
+            ["openstack", "scheduled", "image", "keep", *chosen], env
+        )
+        assert kept.code == 0, kept
+        _no_traceback(kept)
+        assert markers() == {None}
+
+        released = run_command(
+            ["openstack", "scheduled", "image", "release", *chosen], env
+        )
+        assert released.code == 0, released
+        _no_traceback(released)
+        assert markers() == {SERVICE_MARK}
+        assert any(r["status"] in (503, 429) for r in cloud.requests)
+
+
+def test_dropped_connections_are_survived(tmp_path) -> None:
+    # openstack only: nova's own version discovery request (before any
+    # of this extension's code runs) is not retried by python-novaclient.
+    with Sandbox(seed=3, drop_rate=0.3) as cloud:
+        env = _env(cloud, tmp_path, **RETRY_ENV)
+        server = ["server", "image", "schedule"]
+        enabled = run_command(
+            [
+                "openstack",
+                *server,
+                "set",
+                "--retention",
+                "6",
+                "--day-of-week",
+                "monday",
+                MYSERVER_ID,
+            ],
+            env,
+        )
+        shown = run_command(
+            ["openstack", *server, "show", "-f", "value", MYSERVER_ID], env
+        )
+        listed = run_command(["openstack", *server, "list"], env)
+        images = run_command(
+            ["openstack", "scheduled", "image", "list", "--server", "db"], env
+        )
+        assert any(r["status"] == 0 for r in cloud.requests), "no drops"
+        for result in (enabled, shown, listed, images):
+            assert result.code == 0, result
+            _no_traceback(result)
+        assert MYSERVER_ID in listed.out
+        assert "db-before-upgrade" in images.out
+        with cloud.lock:
+            found = cloud.state.servers[MYSERVER_ID].schedule
+        assert (found.retention, found.day_of_week) == (6, "MONDAY")
+
+
+def test_hung_endpoint_ends_within_the_timeout(tmp_path) -> None:
+    with Sandbox(latency_ms=20_000) as cloud:
+        env = _env(cloud, tmp_path, **RETRY_ENV)
+        started = time.monotonic()
+        result = run_command(
+            ["nova", "--timeout", "1", "scheduled-images-show", MYSERVER_ID],
+            env,
+            timeout=60,
+        )
+        took = time.monotonic() - started
+        assert took < 1 + 5, (took, result)
+        assert result.code == 1, result
+        _no_traceback(result)
+        assert len(result.error_lines) == 1, result
+        assert "timed out" in result.error_lines[0].lower(), result
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["nova", "scheduled-images-show", MYSERVER_ID],
+        ["nova", "scheduled-images-enable", MYSERVER_ID, "3"],
+        ["openstack", "server", "image", "schedule", "show", MYSERVER_ID],
+        ["openstack", "scheduled", "image", "list", "--server", MYSERVER_ID],
+    ],
+    ids=lambda a: "-".join(a[:5]),
+)
+def test_retries_exhausted_is_one_line_exit_1(tmp_path, argv) -> None:
+    with Sandbox(fault_rate=1.0, fault_codes=(503,), retry_after=1) as cloud:
+        env = _env(
+            cloud,
+            tmp_path,
+            SCHEDULED_IMAGES_RETRIES="2",
+            SCHEDULED_IMAGES_RETRY_MAX_DELAY="0.05",
+        )
+        started = time.monotonic()
+        result = run_command(argv, env)
+        assert time.monotonic() - started < 30
+        assert result.code == 1, result
+        _no_traceback(result)
+        lines = [
+            line
+            for line in result.error_lines
+            if not line.startswith("Could not load ")
+        ]
+        assert len(lines) == 1, result
+        assert "503" in lines[0] or "unavailable" in lines[0].lower(), lines
+        with cloud.lock:
+            assert cloud.state.servers[MYSERVER_ID].schedule is None
