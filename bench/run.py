@@ -54,6 +54,12 @@ DEFAULT_ALIAS = sandbox_state.OS_SI_ALIAS
 MARK = sandbox_state.CREATED_BY
 
 
+# Every child runs from here: `python -c` puts its working directory first
+# on sys.path, and the repository's own source tree would shadow the
+# installed package being measured.
+NEUTRAL_CWD = tempfile.gettempdir()
+
+
 def log(text: str) -> None:
     print(f"# {text}", file=sys.stderr, flush=True)
 
@@ -69,7 +75,6 @@ def clean_env(extra: dict[str, str]) -> dict[str, str]:
     }
     env.update(extra)
     env["NOVACLIENT_UUID_CACHE_DIR"] = tempfile.mkdtemp(prefix="bench-")
-    env["PYTHONDONTWRITEBYTECODE"] = "0"
     return env
 
 
@@ -98,6 +103,7 @@ def run(
         text=True,
         env=env,
         timeout=timeout,
+        cwd=NEUTRAL_CWD,
     )
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -956,7 +962,7 @@ def importtime(python: pathlib.Path, code: str, reps: int) -> dict[str, Any]:
             capture_output=True,
             text=True,
             timeout=120,
-            env={**os.environ, "PYTHONDONTWRITEBYTECODE": "0"},
+            cwd=NEUTRAL_CWD,
         )
         total, own, pulled = attribute(parse_importtime(done.stderr))
         totals.append(total)
@@ -1130,6 +1136,7 @@ class Served:
             [str(BIN / "scheduled-images-sandbox"), "--port", "0", *args],
             stdout=subprocess.PIPE,
             text=True,
+            cwd=NEUTRAL_CWD,
         )
         self.url = ""
         assert self.process.stdout is not None
@@ -1801,7 +1808,13 @@ def render_startup(case: dict[str, Any]) -> list[str]:
         parts += [
             f"Interleaved runs, {pairs[0]['reps']} of each, in two "
             "virtualenvs holding the same packages at the same versions, "
-            "one without this package.",
+            "one without this package. 'paired': the median of each "
+            "repetition's with/without ratio (and difference), the figure "
+            "least moved by load that drifts during the run. The in-process "
+            "row times `novaclient.shell.main(['help'])` alone: the "
+            "interpreter's start and nova's own imports are left out, so "
+            "what differs is this package's work (its imports, and the "
+            "parsers of its commands).",
             "",
             table(
                 [
@@ -1917,6 +1930,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--out", default=str(ROOT / "bench"), help="where results go"
     )
     opts = parser.parse_args(argv)
+    if opts.bare_venv:
+        opts.bare_venv = str(pathlib.Path(opts.bare_venv).resolve())
     wanted = [c.strip() for c in opts.only.split(",") if c.strip()]
     unknown = set(wanted) - set(CASES)
     if unknown:
