@@ -37,11 +37,11 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from novaclient import exceptions, utils
-from oslo_utils import uuidutils
+
+from rax_scheduled_images_python_novaclient_ext import actions
 
 # The image manager is reached through its module: see the docstring.
 from rax_scheduled_images_python_novaclient_ext import images as images_api
-from rax_scheduled_images_python_novaclient_ext import retry
 from rax_scheduled_images_python_novaclient_ext import schedule as domain
 from rax_scheduled_images_python_novaclient_ext.manager import (
     ImageScheduleManager,
@@ -67,44 +67,8 @@ def _checked(parse: Callable[[Any], T], value: Any) -> T:
         raise exceptions.CommandError(str(error)) from None
 
 
-def _find_server_id(cs: Any, server: str) -> str:
-    if not server or not server.strip():
-        raise exceptions.CommandError(
-            "A server name or ID is required, not an empty string."
-        )
-    # novaclient's lookup sends its own requests: give them the same
-    # retries as ours.
-    policy = _schedules(cs).retry_policy
-    found = retry.call(policy, lambda: utils.find_resource(cs.servers, server))
-    return str(found.id)
-
-
 def _on_server(cs: Any, server: str, action: Callable[[str], T]) -> T:
-    """Run ``action`` with the id of the server named by ``server``.
-
-    A UUID goes straight to the scheduled-images call, which proves the
-    server exists, saving the lookup a name needs. If Nova answers that
-    no such server exists, the usual lookup runs to give novaclient's own
-    message (or to find a server whose name merely looks like a UUID).
-    """
-    if not uuidutils.is_uuid_like(server):
-        return action(_find_server_id(cs, server))
-    try:
-        return action(server)
-    except exceptions.NotFound as error:
-        if _is_no_schedule(error):
-            raise
-        server_id = _find_server_id(cs, server)
-        if server_id == server:
-            raise
-        return action(server_id)
-
-
-def _is_no_schedule(error: exceptions.NotFound) -> bool:
-    message = str(getattr(error, "message", ""))
-    return message.startswith("Scheduled images not enabled") or (
-        "image schedule does not exist" in message.lower()
-    )
+    return actions.on_server(cs, server, action, _schedules(cs).retry_policy)
 
 
 _DAY_HELP = (
@@ -176,47 +140,10 @@ def _print_rows(
     utils.print_list(rows, list(columns), formatters=formatters)
 
 
-def _retention(manager: ImageScheduleManager, server_id: str) -> int | None:
-    """The server's retention; None when it has no schedule.
-
-    :raises novaclient.exceptions.NotFound: Nova's own 404 (no server).
-    """
-    try:
-        return int(manager.get(server_id).retention)
-    except exceptions.NotFound as error:
-        if _is_no_schedule(error):
-            return None
-        raise
-
-
-def _no_schedule_note(server_id: str) -> str:
-    return (
-        f"Server {server_id} has no image schedule: the scheduled images "
-        "service will delete none of its images."
-    )
-
-
 def _find_images(
-    manager: images_api.ScheduledImageManager, names: Sequence[str]
+    images: images_api.ScheduledImageManager, names: Sequence[str]
 ) -> list[dict[str, Any]]:
-    """Every image named, each once, found before anything is changed."""
-    found: dict[str, dict[str, Any]] = {}
-    for name in names:
-        if not name or not name.strip():
-            raise exceptions.CommandError(
-                "An image name or ID is required, not an empty string."
-            )
-        try:
-            image = manager.find(name)
-        except (exceptions.NotFound, exceptions.NoUniqueMatch) as error:
-            message = getattr(error, "message", None) or str(error)
-            raise exceptions.CommandError(message) from None
-        found.setdefault(str(image["id"]), image)
-    return list(found.values())
-
-
-def _label(image: dict[str, Any]) -> str:
-    return f"{image['id']} ({image.get('name') or 'no name'})"
+    return actions.find_images(images, names)
 
 
 @utils.arg("server", metavar="<server>", help="Name or ID of server.")
@@ -229,10 +156,10 @@ def do_scheduled_images_image_list(cs: Any, args: argparse.Namespace) -> None:
     """
     manager = _schedules(cs)
     server_id, retention = _on_server(
-        cs, args.server, lambda sid: (sid, _retention(manager, sid))
+        cs, args.server, lambda sid: (sid, actions.retention_of(manager, sid))
     )
     if retention is None:
-        print(_no_schedule_note(server_id), file=sys.stderr)
+        print(actions.no_schedule_note(server_id), file=sys.stderr)
     images = _images(cs).list_for_server(server_id)
     rows = domain.image_rows(images, server_id, retention)
     _print_rows(domain.IMAGE_COLUMNS, [row.cells() for row in rows])
@@ -252,13 +179,14 @@ def do_scheduled_images_image_keep(cs: Any, args: argparse.Namespace) -> None:
     """
     manager = _images(cs)
     for image in _find_images(manager, args.image):
+        label = actions.image_label(image)
         if manager.keep(image):
             print(
-                f"Kept image {_label(image)}: the service will no longer "
+                f"Kept image {label}: the service will no longer "
                 "count or delete it."
             )
         else:
-            print(f"Image {_label(image)} is already kept: nothing to do.")
+            print(f"Image {label} is already kept: nothing to do.")
 
 
 @utils.arg(
@@ -277,57 +205,14 @@ def do_scheduled_images_image_release(
     """
     images = _images(cs)
     found = _find_images(images, args.image)
-    by_server: dict[str, list[dict[str, Any]]] = {}
+    for line in actions.release_forecasts(images, _schedules(cs), found):
+        print(line)
     for image in found:
-        server_id = _checked(domain.check_releasable, image)
-        by_server.setdefault(server_id, []).append(image)
-    schedules = _schedules(cs)
-    for server_id, releasing in by_server.items():
-        changing = [i for i in releasing if not domain.is_marked(i)]
-        if changing:
-            _print_release_plan(images, schedules, server_id, changing)
-    for image in found:
+        label = actions.image_label(image)
         if images.release(image):
-            print(
-                f"Released image {_label(image)}: the service counts it again."
-            )
+            print(f"Released image {label}: the service counts it again.")
         else:
-            print(f"Image {_label(image)} is already counted: nothing to do.")
-
-
-def _print_release_plan(
-    images: images_api.ScheduledImageManager,
-    schedules: ImageScheduleManager,
-    server_id: str,
-    releasing: list[dict[str, Any]],
-) -> None:
-    """Print what the next run deletes once ``releasing`` count again."""
-    try:
-        retention = _retention(schedules, server_id)
-    except exceptions.NotFound:
-        retention = None  # the server is gone: nothing of it is pruned
-    if retention is None:
-        print(_no_schedule_note(server_id))
-        return
-    listed = {str(i["id"]): i for i in images.list_for_server(server_id)}
-    for image in releasing:
-        listed.setdefault(str(image["id"]), image)
-    releasing_ids = {str(image["id"]) for image in releasing}
-    doomed = domain.plan_release(
-        listed.values(), server_id, retention, releasing_ids
-    )
-    head = (
-        f"At its next run for server {server_id} (retention {retention}), "
-        "the scheduled images service will delete"
-    )
-    if not doomed:
-        print(f"{head} no images.")
-        return
-    print(f"{head} {len(doomed)} image{'s' if len(doomed) > 1 else ''}:")
-    for shown in domain.sort_oldest_first(listed.values()):
-        if str(shown["id"]) in doomed:
-            note = "  (released now)" if shown["id"] in releasing_ids else ""
-            print(f"  {shown['id']}  {shown.get('name') or ''}{note}")
+            print(f"Image {label} is already counted: nothing to do.")
 
 
 @utils.arg(

@@ -25,11 +25,10 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from novaclient import exceptions as nova_exceptions
-from novaclient import utils as nova_utils
 from osc_lib import exceptions
 
+from rax_scheduled_images_python_novaclient_ext import actions
 from rax_scheduled_images_python_novaclient_ext import images as images_api
-from rax_scheduled_images_python_novaclient_ext import novaclient_ext, retry
 from rax_scheduled_images_python_novaclient_ext import schedule as domain
 from rax_scheduled_images_python_novaclient_ext.manager import (
     ImageScheduleManager,
@@ -71,7 +70,7 @@ def retention(app: Any, server_id: str) -> int | None:
 
     :raises novaclient.exceptions.NotFound: Nova's own 404 (no server).
     """
-    return novaclient_ext._retention(schedules(app), server_id)
+    return actions.retention_of(schedules(app), server_id)
 
 
 def one_line(error: BaseException) -> str:
@@ -104,7 +103,7 @@ def check_server_names(servers: Sequence[str]) -> list[str]:
 
 def is_no_schedule(error: nova_exceptions.NotFound) -> bool:
     """True for the "no schedule" 404, not Nova's "no such server"."""
-    return novaclient_ext._is_no_schedule(error)
+    return actions.is_no_schedule(error)
 
 
 def find_server(app: Any, server: str) -> Any:
@@ -114,13 +113,9 @@ def find_server(app: Any, server: str) -> Any:
         unknown or ambiguous name.
     """
     check_server_names([server])
-    servers = compute(app).servers
     try:
-        # novaclient's lookup sends its own requests: give them the
-        # same retries as ours (as the nova commands do).
-        return retry.call(
-            schedules(app).retry_policy,
-            lambda: nova_utils.find_resource(servers, server),
+        return actions.find_server(
+            compute(app), server, schedules(app).retry_policy
         )
     except nova_exceptions.CommandError as error:
         raise exceptions.CommandError(str(error)) from None
@@ -133,7 +128,9 @@ def on_server(app: Any, server: str, action: Callable[[str], T]) -> T:
         names; the API's own errors pass through.
     """
     try:
-        return novaclient_ext._on_server(compute(app), server, action)
+        return actions.on_server(
+            compute(app), server, action, schedules(app).retry_policy
+        )
     except nova_exceptions.CommandError as error:
         raise exceptions.CommandError(str(error)) from None
 

@@ -28,7 +28,7 @@ from novaclient import exceptions as nova_exceptions
 from osc_lib import exceptions
 from osc_lib.command import command
 
-from rax_scheduled_images_python_novaclient_ext import novaclient_ext
+from rax_scheduled_images_python_novaclient_ext import actions
 from rax_scheduled_images_python_novaclient_ext import schedule as domain
 from rax_scheduled_images_python_novaclient_ext.images import (
     ScheduledImageManager,
@@ -37,7 +37,7 @@ from rax_scheduled_images_python_novaclient_ext.osc import common
 
 FLEET_COLUMNS: tuple[str, ...] = ("Server", *domain.IMAGE_COLUMNS)
 
-_label = novaclient_ext._label
+_label = actions.image_label
 
 
 def _find_images(
@@ -45,7 +45,7 @@ def _find_images(
 ) -> list[dict[str, Any]]:
     """Every image named, each once, all found before any is changed."""
     try:
-        return novaclient_ext._find_images(manager, names)
+        return actions.find_images(manager, names)
     except nova_exceptions.CommandError as error:
         raise exceptions.CommandError(str(error)) from None
 
@@ -95,9 +95,7 @@ class ListScheduledImages(command.Lister):
             lambda sid: (sid, common.retention(self.app, sid)),
         )
         if retention is None:
-            self.app.stderr.write(
-                novaclient_ext._no_schedule_note(server_id) + "\n"
-            )
+            self.app.stderr.write(actions.no_schedule_note(server_id) + "\n")
         found = common.images(self.app).list_for_server(server_id)
         rows = domain.image_rows(found, server_id, retention)
         return domain.IMAGE_COLUMNS, [row.cells() for row in rows]
@@ -188,15 +186,14 @@ class ReleaseScheduledImages(command.Command):
     def take_action(self, parsed_args: argparse.Namespace) -> None:
         manager = common.images(self.app)
         found = _find_images(manager, parsed_args.image)
-        by_server: dict[str, list[dict[str, Any]]] = {}
-        for image in found:
-            server_id = common.checked(domain.check_releasable, image)
-            by_server.setdefault(server_id, []).append(image)
-        for server_id, releasing in by_server.items():
-            changing = [i for i in releasing if not domain.is_marked(i)]
-            if changing:
-                for line in self._plan(manager, server_id, changing):
-                    self.app.stdout.write(line + "\n")
+        try:
+            forecast = actions.release_forecasts(
+                manager, common.schedules(self.app), found
+            )
+        except nova_exceptions.CommandError as error:
+            raise exceptions.CommandError(str(error)) from None
+        for line in forecast:
+            self.app.stdout.write(line + "\n")
         common.for_each(
             self.app,
             found,
@@ -210,44 +207,3 @@ class ReleaseScheduledImages(command.Command):
             "image",
             label=_label,
         )
-
-    def _plan(
-        self,
-        manager: ScheduledImageManager,
-        server_id: str,
-        releasing: list[dict[str, Any]],
-    ) -> list[str]:
-        """What the service will delete once ``releasing`` count again."""
-        try:
-            retention = common.retention(self.app, server_id)
-        except nova_exceptions.NotFound:
-            retention = None  # the server is gone: nothing of it is pruned
-        if retention is None:
-            return [novaclient_ext._no_schedule_note(server_id)]
-        listed = {str(i["id"]): i for i in manager.list_for_server(server_id)}
-        for image in releasing:
-            listed.setdefault(str(image["id"]), image)
-        releasing_ids = {str(image["id"]) for image in releasing}
-        doomed = domain.plan_release(
-            listed.values(), server_id, retention, releasing_ids
-        )
-        head = (
-            f"At its next run for server {server_id} (retention "
-            f"{retention}), the scheduled images service will delete"
-        )
-        if not doomed:
-            return [f"{head} no images."]
-        lines = [
-            f"{head} {len(doomed)} image{'s' if len(doomed) > 1 else ''}:"
-        ]
-        for shown in domain.sort_oldest_first(listed.values()):
-            if str(shown["id"]) in doomed:
-                note = (
-                    "  (released now)"
-                    if str(shown["id"]) in releasing_ids
-                    else ""
-                )
-                lines.append(
-                    f"  {shown['id']}  {shown.get('name') or ''}{note}"
-                )
-        return lines
