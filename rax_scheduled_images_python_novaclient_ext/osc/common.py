@@ -61,7 +61,9 @@ def images(app: Any) -> images_api.ScheduledImageManager:
     config = getattr(cli_options, "config", None) or {}
     override = config.get("image_endpoint_override") or None
     return images_api.ScheduledImageManager(
-        compute(app), endpoint_override=override
+        compute(app),
+        endpoint_override=override,
+        retry_policy=schedules(app).retry_policy,
     )
 
 

@@ -27,7 +27,7 @@ from typing import Any
 from novaclient import client as nova_client
 from osc_lib import exceptions, utils
 
-from rax_scheduled_images_python_novaclient_ext import manager
+from rax_scheduled_images_python_novaclient_ext import manager, retry
 
 LOG = logging.getLogger(__name__)
 
@@ -42,8 +42,10 @@ API_VERSIONS = {
     "ImageScheduleManager",
 }
 
-# The option's key in OpenStackClient's cloud config (``os_`` dropped).
+# The options' keys in OpenStackClient's cloud config (``os_`` dropped).
 ALIAS_CONFIG_KEY = "scheduled_images_api_alias"
+RETRIES_CONFIG_KEY = "scheduled_images_retries"
+MAX_DELAY_CONFIG_KEY = "scheduled_images_retry_max_delay"
 
 # The compute API version the novaclient Client speaks. "2.0" sends no
 # microversion header, which the scheduled-images routes do not need and
@@ -84,9 +86,26 @@ def make_client(instance: Any) -> manager.ImageScheduleManager:
     )
     LOG.debug("Scheduled images client on %s (alias %s)", compute, alias)
     try:
-        return manager.ImageScheduleManager(compute, alias=alias)
+        return manager.ImageScheduleManager(
+            compute, alias=alias, retry_policy=_retry_policy(config or {})
+        )
     except ValueError as error:
         raise exceptions.CommandError(str(error)) from None
+
+
+def _retry_policy(config: dict[str, Any]) -> retry.RetryPolicy:
+    """The environment's policy, with the command line's options on top.
+
+    :raises ValueError: for a setting that is not a number, or negative.
+    """
+    policy = retry.RetryPolicy.from_env()
+    retries = config.get(RETRIES_CONFIG_KEY)
+    max_delay = config.get(MAX_DELAY_CONFIG_KEY)
+    return retry.RetryPolicy(
+        retries=policy.retries if retries is None else int(retries),
+        backoff=policy.backoff,
+        max_delay=policy.max_delay if max_delay is None else float(max_delay),
+    )
 
 
 def build_option_parser(
@@ -112,6 +131,29 @@ def build_option_parser(
             + " or ".join(manager.ALIASES)
             + f" (Env: {manager.ALIAS_ENV}). Without it the client tries "
             f"{manager.DEFAULT_ALIAS} and falls back to the other once."
+        ),
+    )
+    parser.add_argument(
+        "--os-scheduled-images-retries",
+        metavar="<count>",
+        type=int,
+        default=None,
+        help=(
+            "How many times to retry a request after a dropped connection "
+            "or a 413, 429, 502, 503 or 504 answer; 0 never retries. "
+            f"Default {retry.RetryPolicy().retries} "
+            f"(Env: {retry.ENV_RETRIES})"
+        ),
+    )
+    parser.add_argument(
+        "--os-scheduled-images-retry-max-delay",
+        metavar="<seconds>",
+        type=float,
+        default=None,
+        help=(
+            "The longest wait before a retry, also when the cloud asks for "
+            f"longer with Retry-After. Default {retry.RetryPolicy().max_delay}"
+            f" (Env: {retry.ENV_MAX_DELAY})"
         ),
     )
     return parser

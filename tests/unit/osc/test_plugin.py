@@ -200,3 +200,35 @@ def test_nova_side_imports_nothing_of_openstackclient():
         check=True,
     ).stdout
     assert out == "[]\n"
+
+
+def test_make_client_takes_retry_settings_from_options(session, monkeypatch):
+    monkeypatch.setenv("SCHEDULED_IMAGES_RETRIES", "5")
+    made = plugin.make_client(
+        instance(session, scheduled_images_retry_max_delay="0.25")
+    )
+    assert (made.retry_policy.retries, made.retry_policy.max_delay) == (
+        5,
+        0.25,
+    )
+    made = plugin.make_client(instance(session, scheduled_images_retries="0"))
+    assert made.retry_policy.retries == 0
+
+
+def test_make_client_refuses_negative_retries(session):
+    with pytest.raises(exceptions.CommandError, match="negative"):
+        plugin.make_client(instance(session, scheduled_images_retries="-1"))
+
+
+def test_build_option_parser_adds_retry_options():
+    parser = plugin.build_option_parser(argparse.ArgumentParser())
+    parsed = parser.parse_args(
+        [
+            "--os-scheduled-images-retries",
+            "2",
+            "--os-scheduled-images-retry-max-delay",
+            "1.5",
+        ]
+    )
+    assert parsed.os_scheduled_images_retries == 2
+    assert parsed.os_scheduled_images_retry_max_delay == 1.5
