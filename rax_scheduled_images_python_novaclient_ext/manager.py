@@ -399,11 +399,16 @@ class ImageScheduleManager(base.Manager):
     def _call(
         self, method: str, server_id: object, body: Any = None
     ) -> tuple[Any, Any]:
-        alias = self.alias
+        # Read both together: another thread may learn the alias while
+        # this request is out, and what counts is what was known when it
+        # was sent (else a generic 404 on the wrong alias would be taken
+        # for "no such server").
+        with self._alias_lock:
+            alias, known = self.alias, self._alias_known
         try:
             answer = self._send(method, server_id, alias, body)
         except exceptions.NotFound as error:
-            if self._alias_known or is_extension_not_found(error):
+            if known or is_extension_not_found(error):
                 self._learn(alias)
                 raise
             other = ALIASES[1 - ALIASES.index(alias)]

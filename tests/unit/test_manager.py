@@ -253,3 +253,21 @@ def test_ids_that_cannot_be_one_segment_are_refused_unsent(
     with pytest.raises(ValueError, match="not a valid id"):
         m.ImageScheduleManager(client).get(server)
     assert mock.request_history == []
+
+
+def test_fallback_holds_when_another_thread_learns_the_alias_meanwhile(
+    client, mock
+):
+    # Bulk commands share one manager across threads: while this GET on
+    # the default alias is out, another thread learns the Rackspace one.
+    manager = m.ImageScheduleManager(client)
+
+    def generic_404_after_another_thread_learned(request, context):
+        manager._learn(m.RACKSPACE_ALIAS)
+        context.status_code = 404
+        return GENERIC_404
+
+    mock.get(OS_URL, json=generic_404_after_another_thread_learned)
+    mock.get(RAX_URL, json={"image_schedule": {"retention": 6}})
+    assert manager.get(SERVER_ID).retention == 6
+    assert sent(mock) == [("GET", OS_PATH), ("GET", RAX_PATH)]
