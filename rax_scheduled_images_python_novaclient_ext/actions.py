@@ -45,13 +45,35 @@ def require_name(value: str, what: str = "server") -> None:
 
 
 def find_server(cs: Any, server: str, policy: retry.RetryPolicy) -> Any:
-    """The Server named (or identified) by ``server``, as novaclient
-    finds it, with novaclient's messages for unknown and ambiguous names.
+    """The Server named (or identified) by ``server``, with novaclient's
+    messages for unknown and ambiguous names.
+
+    A name costs one request: novaclient's own lookup lists the matches
+    and then reads each one again by id, which a command that needs only
+    the id and the name can skip. Anything else (an id, a name nothing
+    matches exactly) goes through novaclient's lookup, so its rules and
+    messages stay the same.
 
     :raises novaclient.exceptions.CommandError: no such server, or more
         than one of that name.
     """
     require_name(server)
+    if not uuidutils.is_uuid_like(server):
+        # Nova's name filter is a pattern search: keep exact matches only.
+        listed = retry.call(
+            policy,
+            lambda: cs.servers.list(
+                detailed=False, search_opts={"name": server}
+            ),
+        )
+        exact = [found for found in listed if found.name == server]
+        if len(exact) == 1:
+            return exact[0]
+        if len(exact) > 1:
+            raise exceptions.CommandError(
+                f"Multiple server matches found for '{server}', use an ID "
+                "to be more specific."
+            )
     # novaclient's lookup sends its own requests: give them the same
     # retries as ours.
     return retry.call(policy, lambda: utils.find_resource(cs.servers, server))

@@ -74,7 +74,11 @@ def test_show_prints_daily_schedule_by_name(nova, mock, myserver_by_name):
         0,
         "Schedule type: Daily\nRetention: 31\n",
     )
-    assert api_calls(mock)[-1] == ("GET", SCHED_PATH)
+    # One lookup for a name: the list is enough, no read by id.
+    assert api_calls(mock) == [
+        ("GET", "/v2/p1/servers?name=myserver"),
+        ("GET", SCHED_PATH),
+    ]
 
 
 def test_show_not_enabled_prints_the_guides_error(nova, mock):

@@ -96,8 +96,8 @@ def test_show_daily_by_name_as_table(openstack, mock, myserver):
         "+-------------+--------------------------------------+\n",
     )
     assert api_calls(mock) == [
+        # One lookup for a name: the list is enough, no read by id.
         ("GET", "/v2/p1/servers?name=myserver"),
-        ("GET", SERVER_PATH),
         ("GET", SCHED_PATH),
     ]
 
@@ -210,8 +210,8 @@ def test_set_by_name_enables_a_new_daily_schedule(openstack, mock, myserver):
         "myserver: Schedule type: Daily, Retention: 7\n",
     )
     assert api_calls(mock) == [
+        # One lookup for a name: the list is enough, no read by id.
         ("GET", "/v2/p1/servers?name=myserver"),
-        ("GET", SERVER_PATH),
         ("GET", SCHED_PATH),
         ("POST", SCHED_PATH),
     ]
@@ -427,8 +427,8 @@ def test_unset_by_name(openstack, mock, myserver):
         "myserver: scheduled images disabled\n",
     )
     assert api_calls(mock) == [
+        # One lookup for a name: the list is enough, no read by id.
         ("GET", "/v2/p1/servers?name=myserver"),
-        ("GET", SERVER_PATH),
         ("DELETE", SCHED_PATH),
     ]
 
