@@ -23,7 +23,6 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterator
-from concurrent import futures
 from typing import Any
 from urllib import parse
 
@@ -32,17 +31,14 @@ from novaclient import base, exceptions
 from rax_scheduled_images_python_novaclient_ext import retry
 from rax_scheduled_images_python_novaclient_ext import schedule as domain
 
-# The same API has had two names; a cloud serves one of them.
-DEFAULT_ALIAS = "os-si-image-schedule"
-RACKSPACE_ALIAS = "rax-si-image-schedule"
-ALIASES: tuple[str, ...] = (DEFAULT_ALIAS, RACKSPACE_ALIAS)
-ALIAS_ENV = "SCHEDULED_IMAGES_API_ALIAS"
-
-# The server attribute and list filter that go with each alias.
-SERVER_ATTRIBUTE = {
-    DEFAULT_ALIAS: "OS-SI:image_schedule",
-    RACKSPACE_ALIAS: "RAX-SI:image_schedule",
-}
+# The alias names stay importable from here, where programs found them.
+from rax_scheduled_images_python_novaclient_ext.config import (
+    ALIAS_ENV,
+    ALIASES,
+    DEFAULT_ALIAS,
+    RACKSPACE_ALIAS,  # noqa: F401 (re-exported)
+    SERVER_ATTRIBUTE,
+)
 
 # Text of the extension's own 404 ("Image schedule does not exist for
 # server <id>"); any other 404 on the sub-resource is Nova's generic one,
@@ -349,6 +345,10 @@ class ImageScheduleManager(base.Manager):
             answers.append(self._schedule_or_none(pending[0]))
         rest = pending[len(answers) :]
         if rest:
+            # Only this fallback needs threads: import them here, not at
+            # every nova start-up.
+            from concurrent import futures
+
             with futures.ThreadPoolExecutor(max(1, concurrency)) as pool:
                 answers.extend(pool.map(self._schedule_or_none, rest))
         gone = [a for a in answers if isinstance(a, exceptions.NotFound)]

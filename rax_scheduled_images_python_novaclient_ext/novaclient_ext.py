@@ -34,18 +34,20 @@ import argparse
 import operator
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from novaclient import exceptions, utils
 
 from rax_scheduled_images_python_novaclient_ext import actions
-
-# The image manager is reached through its module: see the docstring.
-from rax_scheduled_images_python_novaclient_ext import images as images_api
 from rax_scheduled_images_python_novaclient_ext import schedule as domain
 from rax_scheduled_images_python_novaclient_ext.manager import (
     ImageScheduleManager,
 )
+
+if TYPE_CHECKING:
+    # Imported when an image command runs (see _images), not at every
+    # nova start-up; and by module, never by class: see the docstring.
+    from rax_scheduled_images_python_novaclient_ext import images as images_api
 
 EXTENSION_NAME = "rax_scheduled_images_python_novaclient_ext"
 
@@ -126,7 +128,9 @@ def do_scheduled_images_show(cs: Any, args: argparse.Namespace) -> None:
 
 
 def _images(cs: Any) -> images_api.ScheduledImageManager:
-    return images_api.ScheduledImageManager(cs)
+    from rax_scheduled_images_python_novaclient_ext import images as api
+
+    return api.ScheduledImageManager(cs)
 
 
 def _print_rows(

@@ -37,6 +37,8 @@ from typing import Any, TypeVar
 from keystoneauth1 import exceptions as ks_exceptions
 from novaclient import exceptions
 
+from rax_scheduled_images_python_novaclient_ext import config
+
 T = TypeVar("T")
 
 RETRIABLE_STATUS = frozenset({413, 429, 502, 503, 504})
@@ -45,8 +47,8 @@ RETRIABLE_STATUS = frozenset({413, 429, 502, 503, 504})
 # time module everyone else shares.
 pause = time.sleep
 
-ENV_RETRIES = "SCHEDULED_IMAGES_RETRIES"
-ENV_MAX_DELAY = "SCHEDULED_IMAGES_RETRY_MAX_DELAY"
+ENV_RETRIES = config.ENV_RETRIES
+ENV_MAX_DELAY = config.ENV_MAX_DELAY
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,9 +62,9 @@ class RetryPolicy:
         one asked for by ``Retry-After``.
     """
 
-    retries: int = 3
-    backoff: float = 0.5
-    max_delay: float = 10.0
+    retries: int = config.DEFAULT_RETRIES
+    backoff: float = config.DEFAULT_BACKOFF
+    max_delay: float = config.DEFAULT_MAX_DELAY
 
     def __post_init__(self) -> None:
         if self.retries < 0 or self.backoff < 0 or self.max_delay < 0:

@@ -16,18 +16,25 @@ entry point, adds :func:`build_option_parser`'s global options, loads the
 commands of the ``openstack.scheduled_images.v1`` entry point group, and
 calls :func:`make_client` the first time a command asks for
 ``client_manager.scheduled_images``.
+
+Every ``openstack`` command imports this module, ``openstack server list``
+as much as ours; so python-novaclient and the managers are imported in
+:func:`make_client`, when one of our commands runs, and the option
+definitions take their names from the light :mod:`..config`.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from novaclient import client as nova_client
 from osc_lib import exceptions, utils
 
-from rax_scheduled_images_python_novaclient_ext import manager, retry
+from rax_scheduled_images_python_novaclient_ext import config
+
+if TYPE_CHECKING:
+    from rax_scheduled_images_python_novaclient_ext import manager, retry
 
 LOG = logging.getLogger(__name__)
 
@@ -64,6 +71,10 @@ def make_client(instance: Any) -> manager.ImageScheduleManager:
     :raises osc_lib.exceptions.UnsupportedVersion: for an API version
         other than those in :data:`API_VERSIONS`.
     """
+    from novaclient import client as nova_client
+
+    from rax_scheduled_images_python_novaclient_ext import manager
+
     version = str(
         getattr(instance, "_api_version", {}).get(
             API_NAME, DEFAULT_API_VERSION
@@ -74,9 +85,9 @@ def make_client(instance: Any) -> manager.ImageScheduleManager:
             f"Scheduled images API version '{version}' is not supported: "
             "use " + ", ".join(sorted(API_VERSIONS)) + "."
         )
-    config = getattr(getattr(instance, "_cli_options", None), "config", {})
-    alias = (config or {}).get(ALIAS_CONFIG_KEY) or None
-    endpoint_override = (config or {}).get("compute_endpoint_override")
+    options = getattr(getattr(instance, "_cli_options", None), "config", {})
+    alias = (options or {}).get(ALIAS_CONFIG_KEY) or None
+    endpoint_override = (options or {}).get("compute_endpoint_override")
     compute = nova_client.Client(
         COMPUTE_API_VERSION,
         session=instance.session,
@@ -87,20 +98,22 @@ def make_client(instance: Any) -> manager.ImageScheduleManager:
     LOG.debug("Scheduled images client on %s (alias %s)", compute, alias)
     try:
         return manager.ImageScheduleManager(
-            compute, alias=alias, retry_policy=_retry_policy(config or {})
+            compute, alias=alias, retry_policy=_retry_policy(options or {})
         )
     except ValueError as error:
         raise exceptions.CommandError(str(error)) from None
 
 
-def _retry_policy(config: dict[str, Any]) -> retry.RetryPolicy:
+def _retry_policy(options: dict[str, Any]) -> retry.RetryPolicy:
     """The environment's policy, with the command line's options on top.
 
     :raises ValueError: for a setting that is not a number, or negative.
     """
+    from rax_scheduled_images_python_novaclient_ext import retry
+
     policy = retry.RetryPolicy.from_env()
-    retries = config.get(RETRIES_CONFIG_KEY)
-    max_delay = config.get(MAX_DELAY_CONFIG_KEY)
+    retries = options.get(RETRIES_CONFIG_KEY)
+    max_delay = options.get(MAX_DELAY_CONFIG_KEY)
     return retry.RetryPolicy(
         retries=policy.retries if retries is None else int(retries),
         backoff=policy.backoff,
@@ -124,13 +137,13 @@ def build_option_parser(
     parser.add_argument(
         "--os-scheduled-images-api-alias",
         metavar="<alias>",
-        choices=manager.ALIASES,
+        choices=config.ALIASES,
         default=None,
         help=(
             "The name under which the cloud serves the API: "
-            + " or ".join(manager.ALIASES)
-            + f" (Env: {manager.ALIAS_ENV}). Without it the client tries "
-            f"{manager.DEFAULT_ALIAS} and falls back to the other once."
+            + " or ".join(config.ALIASES)
+            + f" (Env: {config.ALIAS_ENV}). Without it the client tries "
+            f"{config.DEFAULT_ALIAS} and falls back to the other once."
         ),
     )
     parser.add_argument(
@@ -141,8 +154,8 @@ def build_option_parser(
         help=(
             "How many times to retry a request after a dropped connection "
             "or a 413, 429, 502, 503 or 504 answer; 0 never retries. "
-            f"Default {retry.RetryPolicy().retries} "
-            f"(Env: {retry.ENV_RETRIES})"
+            f"Default {config.DEFAULT_RETRIES} "
+            f"(Env: {config.ENV_RETRIES})"
         ),
     )
     parser.add_argument(
@@ -152,8 +165,8 @@ def build_option_parser(
         default=None,
         help=(
             "The longest wait before a retry, also when the cloud asks for "
-            f"longer with Retry-After. Default {retry.RetryPolicy().max_delay}"
-            f" (Env: {retry.ENV_MAX_DELAY})"
+            f"longer with Retry-After. Default {config.DEFAULT_MAX_DELAY}"
+            f" (Env: {config.ENV_MAX_DELAY})"
         ),
     )
     return parser

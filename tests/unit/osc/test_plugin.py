@@ -232,3 +232,18 @@ def test_build_option_parser_adds_retry_options():
     )
     assert parsed.os_scheduled_images_retries == 2
     assert parsed.os_scheduled_images_retry_max_delay == 1.5
+
+
+def test_loading_the_plugin_imports_no_novaclient():
+    # Every openstack command imports the plugin; only ours need novaclient.
+    code = (
+        "import sys\n"
+        "import rax_scheduled_images_python_novaclient_ext.osc.plugin\n"
+        "print(sorted(m for m in sys.modules if m.startswith("
+        "('novaclient', 'rax_scheduled_images_python_novaclient_ext.m'))))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
