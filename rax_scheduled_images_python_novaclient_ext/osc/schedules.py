@@ -124,17 +124,20 @@ class SetSchedule(command.Command):
         servers = common.check_server_names(parsed_args.server)
         manager = common.schedules(self.app)
 
+        # A retention with a day (or --daily) is a whole schedule: nothing
+        # of the current one would carry over, so it is not read.
+        whole = retention is not None and (day is not None or daily)
+
         def change(server_id: str) -> domain.Schedule:
             # No PUT: the POST replaces the whole schedule, so read it
             # first and carry over what the user did not mention.
-            try:
-                current: domain.Schedule | None = manager.get(
-                    server_id
-                ).to_schedule()
-            except nova_exceptions.NotFound as error:
-                if not common.is_no_schedule(error):
-                    raise
-                current = None
+            current: domain.Schedule | None = None
+            if not whole:
+                try:
+                    current = manager.get(server_id).to_schedule()
+                except nova_exceptions.NotFound as error:
+                    if not common.is_no_schedule(error):
+                        raise
             wanted = common.checked(
                 domain.merge_schedule, current, retention, day, daily
             )

@@ -199,6 +199,26 @@ def test_set_daily_drops_the_day(openstack, mock):
     assert bodies(mock) == {SCHED_PATH: {"image_schedule": {"retention": 8}}}
 
 
+@pytest.mark.parametrize(
+    ("flags", "body"),
+    [
+        (["--daily"], {"retention": 5}),
+        (["--day-of-week", "sun"], {"retention": 5, "day_of_week": "SUNDAY"}),
+    ],
+)
+def test_set_a_whole_schedule_is_one_post(openstack, mock, flags, body):
+    # With a retention and a day (or --daily) nothing carries over, so
+    # the current schedule is not read.
+    mock.post(SCHED_URL, json=echo)
+    result = openstack(
+        "server", "image", "schedule", "set", "--retention", "5", *flags,
+        SERVER_ID,
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    assert api_calls(mock) == [("POST", SCHED_PATH)]
+    assert bodies(mock) == {SCHED_PATH: {"image_schedule": body}}
+
+
 def test_set_by_name_enables_a_new_daily_schedule(openstack, mock, myserver):
     mock.get(SCHED_URL, status_code=404, json=no_schedule_404(SERVER_ID))
     mock.post(SCHED_URL, json=echo)
