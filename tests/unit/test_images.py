@@ -37,7 +37,10 @@ IMG1 = "11111111-aaaa-4aaa-8aaa-000000000001"
 IMG2 = "22222222-aaaa-4aaa-8aaa-000000000002"
 IMG3 = "33333333-aaaa-4aaa-8aaa-000000000003"
 LIST_URL = f"{IMAGE}/v2/images?instance_uuid={SERVER_ID}"
-LIST_PATH = f"/v2/images?instance_uuid={SERVER_ID}"
+# The first page asks for Glance's largest page; the next links are the
+# ones the mocked Image API gives.
+LIST_PATH = f"/v2/images?instance_uuid={SERVER_ID}&limit=1000"
+NEXT_PATH = f"/v2/images?instance_uuid={SERVER_ID}"
 PATCH_BODY_REMOVE = [{"op": "remove", "path": "/org.openstack__1__created_by"}]
 PATCH_BODY_ADD = [
     {
@@ -221,15 +224,19 @@ def test_list_for_server_follows_every_next_link(images, mock):
     assert found[2].get(s.CREATED_BY_KEY) is None  # kept images are listed
     assert image_calls(mock) == [
         ("GET", LIST_PATH),
-        ("GET", f"{LIST_PATH}&marker={IMG2}"),
-        ("GET", f"{LIST_PATH}&marker=zz"),
+        ("GET", f"{NEXT_PATH}&marker={IMG2}"),
+        ("GET", f"{NEXT_PATH}&marker=zz"),
     ]
 
 
 def test_list_for_server_asks_for_every_image_not_only_marked(images, mock):
     mock.get(LIST_URL, json={"images": []})
     images.list_for_server(SERVER_ID)
-    assert mock.last_request.qs == {"instance_uuid": [SERVER_ID]}
+    # No marker filter (kept images are listed too), and the largest page.
+    assert mock.last_request.qs == {
+        "instance_uuid": [SERVER_ID],
+        "limit": ["1000"],
+    }
 
 
 def test_list_next_link_with_a_foreign_host_or_prefix(images, mock):
@@ -243,7 +250,7 @@ def test_list_next_link_with_a_foreign_host_or_prefix(images, mock):
     )
     mock.get(f"{LIST_URL}&marker={IMG2}", json={"images": []})
     assert len(images.list_for_server(SERVER_ID)) == 1
-    assert image_calls(mock)[-1] == ("GET", f"{LIST_PATH}&marker={IMG2}")
+    assert image_calls(mock)[-1] == ("GET", f"{NEXT_PATH}&marker={IMG2}")
 
 
 def test_list_next_link_back_to_the_same_page_stops(images, mock):
@@ -251,7 +258,7 @@ def test_list_next_link_back_to_the_same_page_stops(images, mock):
         LIST_URL,
         json={
             "images": [glance_image(IMG1, 1)],
-            "next": f"/v2/images?instance_uuid={SERVER_ID}",
+            "next": LIST_PATH,
         },
     )
     assert len(images.list_for_server(SERVER_ID)) == 1

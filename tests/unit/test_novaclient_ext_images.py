@@ -18,7 +18,10 @@ from .conftest import COMPUTE, IMAGE, SERVER_ID
 SCHED_URL = f"{COMPUTE}/servers/{SERVER_ID}/os-si-image-schedule"
 SCHED_PATH = f"/v2/p1/servers/{SERVER_ID}/os-si-image-schedule"
 LIST_URL = f"{IMAGE}/v2/images?instance_uuid={SERVER_ID}"
-LIST_PATH = f"/v2/images?instance_uuid={SERVER_ID}"
+# The first page asks for Glance's largest page; the next links are the
+# ones the mocked Image API gives.
+LIST_PATH = f"/v2/images?instance_uuid={SERVER_ID}&limit=1000"
+NEXT_PATH = f"/v2/images?instance_uuid={SERVER_ID}"
 NO_SCHEDULE_404 = {
     "itemNotFound": {
         "message": f"Image schedule does not exist for server {SERVER_ID}",
@@ -135,7 +138,7 @@ def test_image_list_table_oldest_first_with_forecast(nova, mock, four_images):
     assert calls(mock) == [
         ("GET", SCHED_PATH),
         ("GET", LIST_PATH),
-        ("GET", f"{LIST_PATH}&marker={IMG3}"),
+        ("GET", f"{NEXT_PATH}&marker={IMG3}"),
     ]
 
 
@@ -155,7 +158,7 @@ def test_image_list_by_server_name(nova, mock, four_images):
     assert calls(mock)[-3:] == [
         ("GET", SCHED_PATH),
         ("GET", LIST_PATH),
-        ("GET", f"{LIST_PATH}&marker={IMG3}"),
+        ("GET", f"{NEXT_PATH}&marker={IMG3}"),
     ]
 
 
@@ -373,7 +376,7 @@ def test_release_prints_what_the_next_run_deletes(nova, mock, four_images):
         ("GET", "/v2/images?name=first-of-month"),
         ("GET", SCHED_PATH),
         ("GET", LIST_PATH),
-        ("GET", f"{LIST_PATH}&marker={IMG3}"),
+        ("GET", f"{NEXT_PATH}&marker={IMG3}"),
         ("PATCH", f"/v2/images/{IMG2}"),
     ]
     assert patches(mock) == [(f"/v2/images/{IMG2}", JSON_PATCH, ADD)]

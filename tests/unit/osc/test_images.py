@@ -64,7 +64,7 @@ def images_of(mock, server_id, found):
 
 
 def image_rows_path(server_id):
-    return f"/v2/images?instance_uuid={server_id}"
+    return f"/v2/images?instance_uuid={server_id}&limit=1000"
 
 
 # -- list -----------------------------------------------------------------
