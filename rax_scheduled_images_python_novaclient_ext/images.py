@@ -317,14 +317,15 @@ class ScheduledImageManager:
             ):
                 raise domain.MalformedResponseError(
                     "The Image API's image list has no list of image "
-                    f"objects under 'images' (got {domain._describe(page)})."
+                    "objects under 'images' "
+                    f"(got {domain.describe_value(page)})."
                 )
             images.extend(page)
             link = body.get("next")
             if link is not None and not isinstance(link, str):
                 raise domain.MalformedResponseError(
                     "The Image API's image list has an invalid 'next' link "
-                    f"(got {domain._describe(link)})."
+                    f"(got {domain.describe_value(link)})."
                 )
             next_path = _path_from_link(link) if link else None
             if next_path in seen:
@@ -363,12 +364,12 @@ class ScheduledImageManager:
         except ValueError:
             raise domain.MalformedResponseError(
                 f"The Image API's answer to {method} {path} is not JSON "
-                f"(got {domain._describe(resp.text)})."
+                f"(got {domain.describe_value(resp.text)})."
             ) from None
         if not isinstance(body, dict):
             raise domain.MalformedResponseError(
                 f"The Image API's answer to {method} {path} is not a JSON "
-                f"object (got {domain._describe(body)})."
+                f"object (got {domain.describe_value(body)})."
             )
         return resp, body
 

@@ -310,7 +310,7 @@ class ImageScheduleManager(base.Manager):
                 raise domain.MalformedResponseError(
                     "The cloud's server list is not a JSON object with a "
                     "list of servers under 'servers' (got "
-                    f"{domain._describe(body)})."
+                    f"{domain.describe_value(body)})."
                 )
             servers.extend(page)
         return servers

@@ -164,7 +164,7 @@ def schedule_from_api(payload: object) -> Schedule:
     if not isinstance(payload, Mapping):
         raise MalformedResponseError(
             "The cloud's answer has no image_schedule object "
-            f"(got {_describe(payload)})."
+            f"(got {describe_value(payload)})."
         )
     retention = payload.get("retention")
     if (
@@ -174,7 +174,7 @@ def schedule_from_api(payload: object) -> Schedule:
     ):
         raise MalformedResponseError(
             "The cloud's image_schedule has no valid retention "
-            f"(got {_describe(retention)})."
+            f"(got {describe_value(retention)})."
         )
     day = payload.get("day_of_week")
     if day is None:
@@ -185,12 +185,13 @@ def schedule_from_api(payload: object) -> Schedule:
     if normalised is None:
         raise MalformedResponseError(
             "The cloud's image_schedule has an invalid day_of_week "
-            f"(got {_describe(day)})."
+            f"(got {describe_value(day)})."
         )
     return Schedule(retention, normalised)
 
 
-def _describe(value: object) -> str:
+def describe_value(value: object) -> str:
+    """A short text of what the cloud sent, for a one-line error."""
     if value is None:
         return "nothing"
     text = repr(value)
