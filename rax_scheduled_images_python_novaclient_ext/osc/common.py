@@ -175,11 +175,23 @@ def for_each(
 
     Each item gets one line, in the order given: ``<label>: <describe>``
     on stdout when it worked, ``<label>: <error>`` on stderr when it did
-    not. A failure does not stop the others.
+    not. A failure does not stop the others. A single item that fails is
+    the command's one error line.
 
     :raises osc_lib.exceptions.CommandError: ``N of M <noun>s failed.``
         after all are done, when any failed (``openstack`` exits 1).
     """
+    if len(items) == 1:
+        # One item: its error is the command's one line, no count after.
+        (item,) = items
+        try:
+            result = action(item)
+        except Exception as error:
+            raise exceptions.CommandError(
+                f"{label(item)}: {one_line(error)}"
+            ) from None
+        app.stdout.write(f"{label(item)}: {describe(result)}\n")
+        return
     failed = 0
     workers = max(1, min(concurrency, len(items)))
     with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:

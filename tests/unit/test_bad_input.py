@@ -279,9 +279,6 @@ CASES += [
 ]
 
 
-BULK_SUMMARY = re.compile(r"\d+ of \d+ (server|image)s failed\.\Z")
-
-
 def _user_lines(front: str, err: str) -> list[str]:
     """stderr less nova's deprecation notice, plugin noise, usage lines."""
     lines = []
@@ -292,8 +289,6 @@ def _user_lines(front: str, err: str) -> list[str]:
             continue  # argparse's usage (and its continuation lines)
         if line.startswith("Try 'nova help"):
             continue  # nova's pointer after a usage error
-        if front == "openstack" and BULK_SUMMARY.match(line):
-            continue  # the bulk commands' closing count, by design
         lines.append(line)
     return lines
 
