@@ -160,16 +160,13 @@ EXPLAIN: dict[str, tuple[str, str]] = {
         "skips it)",
     ),
     "resolve-list": (
-        "avoidable",
-        "novaclient's find_resource for a name: GET /servers?name=<regex> "
-        "(its answer already holds the id), then a GET /servers/{id} of "
-        "the match; one filtered list, exact names kept, would do",
+        "needed",
+        "the name lookup: GET /servers?name=<name>, exact names kept "
+        "(novaclient's find_resource would also GET /servers/{id})",
     ),
     "server-get": (
         "avoidable",
-        "novaclient's find_resource for a name: GET /servers?name=<regex> "
-        "(its answer already holds the id), then a GET /servers/{id} of "
-        "the match; one filtered list, exact names kept, would do",
+        "GET /servers/{id} beyond what the command needs",
     ),
     "schedule-GET": (
         "needed",
@@ -305,8 +302,8 @@ SET_WHY = {
         "needed",
         "the current schedule: the API has no PUT and a POST replaces the "
         "whole schedule, so `set --retention` reads the day it must keep "
-        "(not needed when --retention and --day-of-week/--daily are both "
-        "given, yet still sent)",
+        "(skipped when --retention and --day-of-week/--daily are both "
+        "given)",
     )
 }
 DAILY_WHY = {
@@ -319,9 +316,9 @@ DAILY_WHY = {
 SHOW_WHY = {
     "server-get": (
         "avoidable",
-        "the server's name for the output (find_resource's GET "
-        "/servers/{id}); that answer also carries OS-SI:image_schedule, "
-        "so it alone could answer whenever the attribute is there",
+        "the server's name for the output (GET /servers/{id}, by UUID); "
+        "that answer also carries OS-SI:image_schedule, so it alone could "
+        "answer whenever the attribute is there",
     )
 }
 RELEASE_WHY = {
