@@ -125,6 +125,22 @@ class ListScheduledImages(command.Lister):
         return FLEET_COLUMNS, table
 
 
+def _add_images(
+    parser: argparse.ArgumentParser, verb: str
+) -> argparse.ArgumentParser:
+    """The arguments of keep and release: images, and how many at once."""
+    parser.add_argument(
+        "image",
+        metavar="<image>",
+        nargs="+",
+        help=f"Image(s) to {verb} (name or ID)",
+    )
+    common.add_concurrency_option(
+        parser, "How many images to change at the same time"
+    )
+    return parser
+
+
 class KeepScheduledImages(command.Command):
     """Keep images: the service will never count or delete them.
 
@@ -136,14 +152,7 @@ class KeepScheduledImages(command.Command):
     """
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
-        parser = super().get_parser(prog_name)
-        parser.add_argument(
-            "image",
-            metavar="<image>",
-            nargs="+",
-            help="Image(s) to keep (name or ID)",
-        )
-        return parser
+        return _add_images(super().get_parser(prog_name), "keep")
 
     def take_action(self, parsed_args: argparse.Namespace) -> None:
         manager = common.images(self.app)
@@ -157,7 +166,7 @@ class KeepScheduledImages(command.Command):
                 if changed
                 else "already kept: nothing to do"
             ),
-            common.DEFAULT_CONCURRENCY,
+            parsed_args.concurrency,
             "image",
             label=_label,
         )
@@ -174,14 +183,7 @@ class ReleaseScheduledImages(command.Command):
     """
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
-        parser = super().get_parser(prog_name)
-        parser.add_argument(
-            "image",
-            metavar="<image>",
-            nargs="+",
-            help="Image(s) to release (name or ID)",
-        )
-        return parser
+        return _add_images(super().get_parser(prog_name), "release")
 
     def take_action(self, parsed_args: argparse.Namespace) -> None:
         manager = common.images(self.app)
@@ -203,7 +205,7 @@ class ReleaseScheduledImages(command.Command):
                 if changed
                 else "already counted: nothing to do"
             ),
-            common.DEFAULT_CONCURRENCY,
+            parsed_args.concurrency,
             "image",
             label=_label,
         )

@@ -313,3 +313,22 @@ def test_release_image_of_no_server_changes_nothing(openstack, mock):
         "released."
     ]
     assert patches(mock) == []
+
+
+@pytest.mark.parametrize("command", ["keep", "release"])
+def test_keep_and_release_take_a_concurrency(command):
+    from osc_lib.tests import fakes
+
+    from rax_scheduled_images_python_novaclient_ext.osc import images
+
+    app = fakes.FakeApp(fakes.FakeStdout(), fakes.FakeLog())
+    cls = {
+        "keep": images.KeepScheduledImages,
+        "release": images.ReleaseScheduledImages,
+    }[command]
+    parser = cls(app, None).get_parser(f"openstack scheduled image {command}")
+    parsed = parser.parse_args(["--concurrency", "3", "img-a", "img-b"])
+    assert (parsed.image, parsed.concurrency) == (["img-a", "img-b"], 3)
+    assert parser.parse_args(["img-a"]).concurrency == 8
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--concurrency", "0", "img-a"])
