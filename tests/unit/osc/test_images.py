@@ -317,7 +317,7 @@ def test_release_image_of_no_server_changes_nothing(openstack, mock):
 
 @pytest.mark.parametrize("command", ["keep", "release"])
 def test_keep_and_release_take_a_concurrency(command):
-    from osc_lib.tests import fakes
+    from osc_lib.test import fakes
 
     from rax_scheduled_images_python_novaclient_ext.osc import images
 
