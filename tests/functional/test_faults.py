@@ -196,6 +196,25 @@ def test_hung_endpoint_ends_within_the_timeout(tmp_path) -> None:
         assert "timed out" in result.error_lines[0].lower(), result
 
 
+def test_hung_endpoint_ends_within_openstacks_api_timeout(tmp_path) -> None:
+    # OpenStackClient has no --timeout; its session takes OS_API_TIMEOUT
+    # (api_timeout in clouds.yaml).
+    with Sandbox(latency_ms=20_000) as cloud:
+        env = _env(cloud, tmp_path, **RETRY_ENV, OS_API_TIMEOUT="1")
+        started = time.monotonic()
+        result = run_command(
+            ["openstack", "server", "image", "schedule", "show", MYSERVER_ID],
+            env,
+            timeout=60,
+        )
+        took = time.monotonic() - started
+        assert took < 1 + 5, (took, result)
+        assert result.code == 1, result
+        _no_traceback(result)
+        assert len(result.error_lines) == 1, result
+        assert "timed out" in result.error_lines[0].lower(), result
+
+
 @pytest.mark.parametrize(
     "argv",
     [
