@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Callable
 from typing import Any
 from urllib import parse
 
@@ -247,7 +248,11 @@ class ScheduledImageManager:
         """
         if not domain.is_marked(image):
             return False
-        self._patch(image, [{"op": "remove", "path": _marker_path()}])
+        self._patch_to(
+            image,
+            [{"op": "remove", "path": _marker_path()}],
+            done=lambda now: not domain.is_marked(now),
+        )
         return True
 
     def release(self, image: dict[str, Any]) -> bool:
@@ -270,7 +275,7 @@ class ScheduledImageManager:
         # JSON patch "add" of a key that exists is refused by Glance
         # (409); a marker with some other value is replaced instead.
         op = "replace" if domain.CREATED_BY_KEY in image else "add"
-        self._patch(
+        self._patch_to(
             image,
             [
                 {
@@ -279,6 +284,7 @@ class ScheduledImageManager:
                     "value": domain.CREATED_BY_VALUE,
                 }
             ],
+            done=domain.is_marked,
         )
         return True
 
@@ -296,6 +302,25 @@ class ScheduledImageManager:
                     )
                 self._root = image_root(str(endpoint))
             return self._root
+
+    def _patch_to(
+        self,
+        image: dict[str, Any],
+        ops: list[dict[str, Any]],
+        done: Callable[[dict[str, Any]], bool],
+    ) -> None:
+        """Send ``ops``; a 409 is fine when the image is already ``done``.
+
+        A patch whose answer was lost is sent again by the retries, and
+        the repeat is refused with 409 (nothing left to remove, or a key
+        that now exists): the image is read again and the change counts
+        as made when it shows.
+        """
+        try:
+            self._patch(image, ops)
+        except exceptions.Conflict:
+            if not done(self.get(str(image["id"]))):
+                raise
 
     def _patch(self, image: dict[str, Any], ops: list[dict[str, Any]]) -> None:
         self._request(

@@ -815,3 +815,44 @@ def test_list_schedules_malformed_attribute(client, mock):
     )
     with pytest.raises(s.MalformedResponseError, match="retention"):
         m.ImageScheduleManager(client).list_schedules()
+
+
+# --- a patch repeated after its answer was lost ------------------------------
+
+CONFLICT = {"status_code": 409, "text": "Property does not exist."}
+
+
+def lost_then_conflict():
+    """The first PATCH is applied but its answer never arrives; the
+    retry's repeat is refused with 409."""
+    return [
+        {"exc": ks_exceptions.ConnectFailure("connection reset")},
+        CONFLICT,
+    ]
+
+
+def test_keep_repeated_after_a_lost_answer_is_kept(images, mock):
+    mock.patch(f"{IMAGE}/v2/images/{IMG1}", lost_then_conflict())
+    mock.get(
+        f"{IMAGE}/v2/images/{IMG1}", json=glance_image(IMG1, 1, marked=False)
+    )
+    assert images.keep(glance_image(IMG1, 1)) is True
+    assert image_calls(mock) == [
+        ("PATCH", f"/v2/images/{IMG1}"),
+        ("PATCH", f"/v2/images/{IMG1}"),
+        ("GET", f"/v2/images/{IMG1}"),
+    ]
+
+
+def test_release_repeated_after_a_lost_answer_is_released(images, mock):
+    mock.patch(f"{IMAGE}/v2/images/{IMG1}", lost_then_conflict())
+    mock.get(f"{IMAGE}/v2/images/{IMG1}", json=glance_image(IMG1, 1))
+    assert images.release(glance_image(IMG1, 1, marked=False)) is True
+
+
+def test_a_conflict_that_is_not_the_change_made_is_raised(images, mock):
+    mock.patch(f"{IMAGE}/v2/images/{IMG1}", **CONFLICT)
+    # Read again, the image still carries the marker: keep did not happen.
+    mock.get(f"{IMAGE}/v2/images/{IMG1}", json=glance_image(IMG1, 1))
+    with pytest.raises(exceptions.Conflict):
+        images.keep(glance_image(IMG1, 1))
