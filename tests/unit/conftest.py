@@ -89,6 +89,8 @@ def register_cloud(mock: rm.Mocker) -> None:
 
 
 class Result:
+    """What a user sees from one in-process ``nova`` or ``openstack`` run."""
+
     def __init__(self, code: int, out: str, err: str) -> None:
         self.code = code
         self.out = out
@@ -96,12 +98,48 @@ class Result:
 
     @property
     def error_lines(self) -> list[str]:
-        """stderr without novaclient's own deprecation notice."""
+        """stderr without noise that is not ours: nova's deprecation
+        notice, and other packages' plugins that fail to load."""
         return [
             line
             for line in self.err.splitlines()
-            if line and "nova CLI is deprecated" not in line
+            if line
+            and "nova CLI is deprecated" not in line
+            and not line.startswith("Could not load ")
         ]
+
+
+# The JSON patches that keep and release send (Image API v2).
+MARKER_PATH = "/org.openstack__1__created_by"
+PATCH_REMOVE = [{"op": "remove", "path": MARKER_PATH}]
+PATCH_ADD = [
+    {"op": "add", "path": MARKER_PATH, "value": "scheduled_images_service"}
+]
+
+
+def glance_image(
+    id_: str,
+    day: int,
+    *,
+    marked: bool = True,
+    server: str | None = SERVER_ID,
+    name: str | None = None,
+) -> dict[str, Any]:
+    """An image as the Image API v2 shows it: a snapshot of ``server``
+    taken on day ``day`` of the month, by the service when ``marked``."""
+    img: dict[str, Any] = {
+        "id": id_,
+        "name": name or f"Daily-myserver-17{day:02d}",
+        "status": "active",
+        "created_at": f"2026-11-{day:02d}T03:04:05Z",
+        "visibility": "private",
+        "self": f"/v2/images/{id_}",
+    }
+    if server is not None:
+        img["instance_uuid"] = server
+    if marked:
+        img["org.openstack__1__created_by"] = "scheduled_images_service"
+    return img
 
 
 @pytest.fixture

@@ -28,8 +28,11 @@ from .conftest import (
     COMPUTE,
     IMAGE,
     PASSWORD,
+    PATCH_ADD,
+    PATCH_REMOVE,
     SERVER_ID,
     TOKEN,
+    glance_image,
     register_cloud,
 )
 
@@ -41,30 +44,6 @@ LIST_URL = f"{IMAGE}/v2/images?instance_uuid={SERVER_ID}"
 # ones the mocked Image API gives.
 LIST_PATH = f"/v2/images?instance_uuid={SERVER_ID}&limit=1000"
 NEXT_PATH = f"/v2/images?instance_uuid={SERVER_ID}"
-PATCH_BODY_REMOVE = [{"op": "remove", "path": "/org.openstack__1__created_by"}]
-PATCH_BODY_ADD = [
-    {
-        "op": "add",
-        "path": "/org.openstack__1__created_by",
-        "value": "scheduled_images_service",
-    }
-]
-
-
-def glance_image(id_, day, *, marked=True, server=SERVER_ID, name=None):
-    img = {
-        "id": id_,
-        "name": name or f"Daily-myserver-{day}",
-        "status": "active",
-        "created_at": f"2026-11-{day:02d}T03:04:05Z",
-        "visibility": "private",
-        "self": f"/v2/images/{id_}",
-    }
-    if server is not None:
-        img["instance_uuid"] = server
-    if marked:
-        img[s.CREATED_BY_KEY] = s.CREATED_BY_VALUE
-    return img
 
 
 def calls(mock, host=None):
@@ -349,11 +328,13 @@ def test_find_by_id_is_one_get(images, mock):
 
 def test_find_by_name_is_one_list(images, mock):
     mock.get(
-        f"{IMAGE}/v2/images?name=Daily-myserver-1",
+        f"{IMAGE}/v2/images?name=Daily-myserver-1701",
         json={"images": [glance_image(IMG1, 1)]},
     )
-    assert images.find("Daily-myserver-1")["id"] == IMG1
-    assert image_calls(mock) == [("GET", "/v2/images?name=Daily-myserver-1")]
+    assert images.find("Daily-myserver-1701")["id"] == IMG1
+    assert image_calls(mock) == [
+        ("GET", "/v2/images?name=Daily-myserver-1701")
+    ]
 
 
 def test_find_quotes_the_name(images, mock):
@@ -444,7 +425,7 @@ def test_keep_removes_only_the_marker(images, mock):
     assert request.headers["Content-Type"] == (
         "application/openstack-images-v2.1-json-patch"
     )
-    assert request.json() == PATCH_BODY_REMOVE
+    assert request.json() == PATCH_REMOVE
 
 
 @pytest.mark.parametrize(
@@ -465,14 +446,14 @@ def test_release_adds_the_marker(images, mock):
     request = mock.last_request
     assert (request.method, request.path) == ("PATCH", f"/v2/images/{IMG1}")
     assert request.headers["Content-Type"] == i.JSON_PATCH
-    assert request.json() == PATCH_BODY_ADD
+    assert request.json() == PATCH_ADD
 
 
 def test_release_replaces_a_marker_with_another_value(images, mock):
     mock.patch(f"{IMAGE}/v2/images/{IMG1}", json=glance_image(IMG1, 1))
     image = {**glance_image(IMG1, 1, marked=False), s.CREATED_BY_KEY: "me"}
     assert images.release(image) is True
-    assert mock.last_request.json() == [{**PATCH_BODY_ADD[0], "op": "replace"}]
+    assert mock.last_request.json() == [{**PATCH_ADD[0], "op": "replace"}]
 
 
 def test_release_a_marked_image_sends_nothing(images, mock):

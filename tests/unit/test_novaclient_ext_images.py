@@ -13,7 +13,14 @@ import pytest
 
 from rax_scheduled_images_python_novaclient_ext import manager as m
 
-from .conftest import COMPUTE, IMAGE, SERVER_ID
+from .conftest import (
+    COMPUTE,
+    IMAGE,
+    PATCH_ADD,
+    PATCH_REMOVE,
+    SERVER_ID,
+    glance_image,
+)
 
 SCHED_URL = f"{COMPUTE}/servers/{SERVER_ID}/os-si-image-schedule"
 SCHED_PATH = f"/v2/p1/servers/{SERVER_ID}/os-si-image-schedule"
@@ -39,28 +46,6 @@ IMG2 = "22222222-aaaa-4aaa-8aaa-000000000002"
 IMG3 = "33333333-aaaa-4aaa-8aaa-000000000003"
 IMG4 = "44444444-aaaa-4aaa-8aaa-000000000004"
 JSON_PATCH = "application/openstack-images-v2.1-json-patch"
-REMOVE = [{"op": "remove", "path": "/org.openstack__1__created_by"}]
-ADD = [
-    {
-        "op": "add",
-        "path": "/org.openstack__1__created_by",
-        "value": "scheduled_images_service",
-    }
-]
-
-
-def glance_image(id_, day, *, marked=True, server=SERVER_ID, name=None):
-    img = {
-        "id": id_,
-        "name": name or f"Daily-myserver-17{day:02d}",
-        "status": "active",
-        "created_at": f"2026-11-{day:02d}T03:04:05Z",
-    }
-    if server is not None:
-        img["instance_uuid"] = server
-    if marked:
-        img["org.openstack__1__created_by"] = "scheduled_images_service"
-    return img
 
 
 def calls(mock):
@@ -247,7 +232,7 @@ def test_keep_by_id_removes_the_marker(nova, mock):
         ("GET", f"/v2/images/{IMG1}"),
         ("PATCH", f"/v2/images/{IMG1}"),
     ]
-    assert patches(mock) == [(f"/v2/images/{IMG1}", JSON_PATCH, REMOVE)]
+    assert patches(mock) == [(f"/v2/images/{IMG1}", JSON_PATCH, PATCH_REMOVE)]
 
 
 def test_keep_by_name_and_already_kept(nova, mock):
@@ -269,7 +254,7 @@ def test_keep_by_name_and_already_kept(nova, mock):
         "longer count or delete it.\n"
     )
     # Nothing is sent for the image already kept.
-    assert patches(mock) == [(f"/v2/images/{IMG3}", JSON_PATCH, REMOVE)]
+    assert patches(mock) == [(f"/v2/images/{IMG3}", JSON_PATCH, PATCH_REMOVE)]
 
 
 def test_keep_the_same_image_twice_changes_it_once(nova, mock):
@@ -379,7 +364,7 @@ def test_release_prints_what_the_next_run_deletes(nova, mock, four_images):
         ("GET", f"{NEXT_PATH}&marker={IMG3}"),
         ("PATCH", f"/v2/images/{IMG2}"),
     ]
-    assert patches(mock) == [(f"/v2/images/{IMG2}", JSON_PATCH, ADD)]
+    assert patches(mock) == [(f"/v2/images/{IMG2}", JSON_PATCH, PATCH_ADD)]
 
 
 def test_release_when_nothing_will_be_deleted(nova, mock, four_images):

@@ -18,7 +18,14 @@ from cliff import app as cliff_app
 
 from rax_scheduled_images_python_novaclient_ext import manager as m
 
-from ..conftest import AUTH_URL, COMPUTE, PASSWORD, SERVER_ID, register_cloud
+from ..conftest import (
+    AUTH_URL,
+    COMPUTE,
+    PASSWORD,
+    SERVER_ID,
+    Result,
+    register_cloud,
+)
 
 SCHED_URL = f"{COMPUTE}/servers/{SERVER_ID}/os-si-image-schedule"
 SCHED_PATH = f"/v2/p1/servers/{SERVER_ID}/os-si-image-schedule"
@@ -74,22 +81,6 @@ def bodies(mock: rm.Mocker, method: str = "POST") -> dict[str, Any]:
         for req in mock.request_history
         if req.method == method and req.hostname != "identity.test"
     }
-
-
-class Result:
-    def __init__(self, code: int, out: str, err: str) -> None:
-        self.code = code
-        self.out = out
-        self.err = err
-
-    @property
-    def error_lines(self) -> list[str]:
-        """stderr without plugin-loading noise from other packages."""
-        return [
-            line
-            for line in self.err.splitlines()
-            if line and not line.startswith("Could not load ")
-        ]
 
 
 def _reset_client_cache() -> None:
