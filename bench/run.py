@@ -39,7 +39,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from rax_scheduled_images_python_novaclient_ext.sandbox import Sandbox
+from rax_scheduled_images_python_novaclient_ext.sandbox import (
+    Sandbox,
+    subprocess_environ,
+)
 from rax_scheduled_images_python_novaclient_ext.sandbox import (
     state as sandbox_state,
 )
@@ -68,12 +71,7 @@ def log(text: str) -> None:
 
 
 def clean_env(extra: dict[str, str]) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("OS_", "NOVA_", "SCHEDULED_IMAGES_"))
-    }
-    env.update(extra)
+    env = subprocess_environ(extra)
     env["NOVACLIENT_UUID_CACHE_DIR"] = tempfile.mkdtemp(prefix="bench-")
     return env
 

@@ -9,13 +9,16 @@ stops the demo with exit code 1.
 
 from __future__ import annotations
 
-import os
 import pathlib
 import shlex
 import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
+
+from rax_scheduled_images_python_novaclient_ext.sandbox import (
+    subprocess_environ,
+)
 
 BIN = pathlib.Path(sys.executable).parent
 SERVER_ID = "24ade2fe-60d9-4d3e-a02c-c9a6a1b588a6"
@@ -56,12 +59,7 @@ class Sandbox:
 
 
 def clean_environment(extra: dict[str, str]) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("OS_", "NOVA_", "SCHEDULED_IMAGES_"))
-    }
-    env.update(extra)
+    env = subprocess_environ(extra)
     env["NOVACLIENT_UUID_CACHE_DIR"] = tempfile.mkdtemp(prefix="demo-")
     return env
 

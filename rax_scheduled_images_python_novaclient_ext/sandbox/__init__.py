@@ -11,7 +11,7 @@ day's images and prunes the old ones.
         cloud.tick()               # one day passes
 """
 
-from .server import Sandbox
+from .server import Sandbox, subprocess_environ
 from .state import MYSERVER_ID, OS_SI_ALIAS, RAX_SI_ALIAS, SEED_USERS
 
 __all__ = [
@@ -20,4 +20,5 @@ __all__ = [
     "RAX_SI_ALIAS",
     "SEED_USERS",
     "Sandbox",
+    "subprocess_environ",
 ]

@@ -21,7 +21,7 @@ import threading
 import time
 import traceback
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
@@ -596,6 +596,28 @@ class Sandbox:
                 "OS_PROJECT_ID": seed_user.project_id,
             }
         raise ValueError("keystone must be 'v3', 'v2.0' or 'rax'")
+
+
+# The variables through which a caller's own cloud could leak into a
+# command meant for the sandbox.
+CLOUD_VARIABLE_PREFIXES = ("OS_", "NOVA_", "SCHEDULED_IMAGES_")
+
+
+def subprocess_environ(
+    cloud_env: Mapping[str, str],
+    environ: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """``environ`` (default: this process's) with its cloud settings
+    replaced by ``cloud_env`` (e.g. ``Sandbox.env()``), for running
+    ``nova``, ``openstack`` or a script against the sandbox."""
+    base = os.environ if environ is None else environ
+    env = {
+        name: value
+        for name, value in base.items()
+        if not name.startswith(CLOUD_VARIABLE_PREFIXES)
+    }
+    env.update(cloud_env)
+    return env
 
 
 def _seed_user(name: str) -> SeedUser:

@@ -6,7 +6,6 @@ path only one machine has; a missing one skips its tests with a message.
 
 from __future__ import annotations
 
-import os
 import pathlib
 import shutil
 import subprocess
@@ -15,6 +14,10 @@ import tempfile
 from collections.abc import Iterator
 
 import pytest
+
+from rax_scheduled_images_python_novaclient_ext.sandbox import (
+    subprocess_environ,
+)
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SUPPORTED = ("3.10", "3.11", "3.12", "3.13")
@@ -72,13 +75,7 @@ def bin_dir() -> pathlib.Path:
 
 def clean_env(**extra: str) -> dict[str, str]:
     """The environment without any OS_* cloud settings of the caller."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("OS_", "NOVA_", "SCHEDULED_IMAGES_"))
-    }
-    env.update(extra)
-    return env
+    return subprocess_environ(extra)
 
 
 class Command:
