@@ -273,6 +273,28 @@ class ImageScheduleManager(base.Manager):
                 servers, listed = filtered, True
         return self._ask_each(servers, all_servers, concurrency)
 
+    def shown_on(self, server: Any) -> domain.Schedule | None:
+        """The schedule a server's detail already shows, if it shows one.
+
+        ``GET /servers/{id}`` carries the ``OS-SI:image_schedule`` (or
+        ``RAX-SI:``) attribute on a server that has a schedule, which
+        saves the schedule request. None means "not shown here": the
+        server may have no schedule, or the cloud may not show it, so
+        only :meth:`get` can tell.
+
+        :param server: a novaclient ``Server`` or its JSON dict.
+        :raises MalformedResponseError: for an attribute that is not a
+            schedule.
+        """
+        info = getattr(server, "_info", server)
+        if not isinstance(info, dict):
+            return None
+        aliases = [self.alias] if self._alias_known else list(ALIASES)
+        carried = self._carried([info], aliases)
+        if carried is None:
+            return None
+        return domain.schedule_from_attribute(info[SERVER_ATTRIBUTE[carried]])
+
     # -- listing ----------------------------------------------------------
 
     def _carried(

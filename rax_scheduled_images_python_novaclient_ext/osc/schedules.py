@@ -56,17 +56,20 @@ class ShowSchedule(command.ShowOne):
     def take_action(
         self, parsed_args: argparse.Namespace
     ) -> tuple[tuple[str, ...], tuple[Any, ...]]:
-        # The name is part of the answer, so even a UUID is looked up.
+        # The name is part of the answer, so even a UUID is looked up;
+        # and a server read by id may show its schedule already.
         server = common.find_server(self.app, parsed_args.server)
-        try:
-            found = common.schedules(self.app).get(server.id)
-        except nova_exceptions.NotFound as error:
-            if common.is_no_schedule(error):
-                raise exceptions.CommandError(
-                    f"Scheduled images not enabled for server {server.id}"
-                ) from None
-            raise
-        schedule = found.to_schedule()
+        manager = common.schedules(self.app)
+        schedule = manager.shown_on(server)
+        if schedule is None:
+            try:
+                schedule = manager.get(server.id).to_schedule()
+            except nova_exceptions.NotFound as error:
+                if common.is_no_schedule(error):
+                    raise exceptions.CommandError(
+                        f"Scheduled images not enabled for server {server.id}"
+                    ) from None
+                raise
         return SHOW_COLUMNS, (
             server.id,
             getattr(server, "name", None),

@@ -80,6 +80,41 @@ def test_show_weekly_by_uuid_as_json(openstack, mock, myserver):
     assert api_calls(mock) == [("GET", SERVER_PATH), ("GET", SCHED_PATH)]
 
 
+@pytest.mark.parametrize(
+    ("attribute", "served"),
+    [
+        ("OS-SI:image_schedule", "os-si-image-schedule"),
+        ("RAX-SI:image_schedule", "rax-si-image-schedule"),
+    ],
+)
+def test_show_by_uuid_reads_the_schedule_the_server_shows(
+    openstack, mock, attribute, served
+):
+    # GET /servers/{id} carries the schedule: one request, either alias.
+    detail = {**server(SERVER_ID, "myserver"), attribute: WEEKLY_SAT_8[
+        "image_schedule"
+    ]}  # fmt: skip
+    mock.get(f"{COMPUTE}/servers/{SERVER_ID}", json={"server": detail})
+    result = openstack(
+        "server", "image", "schedule", "show", SERVER_ID, "-f", "value",
+        "-c", "day_of_week", "-c", "retention",
+    )  # fmt: skip
+    assert (result.code, result.out) == (0, "SATURDAY\n8\n")
+    assert api_calls(mock) == [("GET", SERVER_PATH)]
+
+
+def test_show_a_malformed_attribute_is_one_line(openstack, mock):
+    detail = {
+        **server(SERVER_ID, "myserver"),
+        "OS-SI:image_schedule": {"retention": "many"},
+    }
+    mock.get(f"{COMPUTE}/servers/{SERVER_ID}", json={"server": detail})
+    result = openstack("server", "image", "schedule", "show", SERVER_ID)
+    assert result.code == 1
+    assert len(result.error_lines) == 1
+    assert "no valid retention" in result.error_lines[0]
+
+
 def test_show_daily_by_name_as_table(openstack, mock, myserver):
     mock.get(SCHED_URL, json=DAILY_31)
     result = openstack("server", "image", "schedule", "show", "myserver")
