@@ -313,10 +313,10 @@ DAILY_WHY = {
 }
 SHOW_WHY = {
     "server-get": (
-        "avoidable",
+        "needed",
         "the server's name for the output (GET /servers/{id}, by UUID); "
-        "that answer also carries OS-SI:image_schedule, so it alone could "
-        "answer whenever the attribute is there",
+        "its answer also carries OS-SI:image_schedule on a scheduled "
+        "server, which then spares the schedule request",
     )
 }
 RELEASE_WHY = {
