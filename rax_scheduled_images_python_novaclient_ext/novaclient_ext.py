@@ -144,12 +144,6 @@ def _print_rows(
     utils.print_list(rows, list(columns), formatters=formatters)
 
 
-def _find_images(
-    images: images_api.ScheduledImageManager, names: Sequence[str]
-) -> list[dict[str, Any]]:
-    return actions.find_images(images, names)
-
-
 @utils.arg("server", metavar="<server>", help="Name or ID of server.")
 def do_scheduled_images_image_list(cs: Any, args: argparse.Namespace) -> None:
     """List a server's images, oldest first, and what the service will do.
@@ -182,7 +176,7 @@ def do_scheduled_images_image_keep(cs: Any, args: argparse.Namespace) -> None:
     it are already kept and left alone.
     """
     manager = _images(cs)
-    for image in _find_images(manager, args.image):
+    for image in actions.find_images(manager, args.image):
         label = actions.image_label(image)
         if manager.keep(image):
             print(
@@ -208,7 +202,7 @@ def do_scheduled_images_image_release(
     run. Refuses images that belong to no server.
     """
     images = _images(cs)
-    found = _find_images(images, args.image)
+    found = actions.find_images(images, args.image)
     for line in actions.release_forecasts(images, _schedules(cs), found):
         print(line)
     for image in found:
