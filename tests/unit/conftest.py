@@ -176,6 +176,27 @@ def nova(
     return run
 
 
+def register_unknown_server(mock: rm.Mocker, server_id: str) -> None:
+    """Nova knows no server ``server_id``: every route the commands try
+    for it (both aliases, a read by id, a name search) finds nothing."""
+    generic_404 = {
+        "itemNotFound": {
+            "message": "The resource could not be found.",
+            "code": 404,
+        }
+    }
+    for alias in ("os-si-image-schedule", "rax-si-image-schedule"):
+        mock.get(
+            f"{COMPUTE}/servers/{server_id}/{alias}",
+            status_code=404,
+            json=generic_404,
+        )
+    mock.get(
+        f"{COMPUTE}/servers/{server_id}", status_code=404, json=generic_404
+    )
+    mock.get(f"{COMPUTE}/servers?name={server_id}", json={"servers": []})
+
+
 def api_calls(mock: rm.Mocker) -> list[tuple[str, str]]:
     """The requests sent to compute and image, without auth/discovery."""
     return [

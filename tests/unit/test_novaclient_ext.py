@@ -10,7 +10,7 @@ import pytest
 
 from rax_scheduled_images_python_novaclient_ext import manager as m
 
-from .conftest import COMPUTE, SERVER_ID, api_calls
+from .conftest import COMPUTE, SERVER_ID, api_calls, register_unknown_server
 
 SCHED_URL = f"{COMPUTE}/servers/{SERVER_ID}/os-si-image-schedule"
 SCHED_PATH = f"/v2/p1/servers/{SERVER_ID}/os-si-image-schedule"
@@ -190,18 +190,7 @@ def test_unknown_name_gets_novaclients_message(nova, mock):
 
 def test_unknown_uuid_gets_novaclients_message(nova, mock):
     unknown = "99999999-9999-4999-8999-999999999999"
-    mock.get(
-        f"{COMPUTE}/servers/{unknown}/os-si-image-schedule",
-        status_code=404,
-        json=GENERIC_404,
-    )
-    mock.get(
-        f"{COMPUTE}/servers/{unknown}/rax-si-image-schedule",
-        status_code=404,
-        json=GENERIC_404,
-    )
-    mock.get(f"{COMPUTE}/servers/{unknown}", status_code=404, json=GENERIC_404)
-    mock.get(f"{COMPUTE}/servers?name={unknown}", json={"servers": []})
+    register_unknown_server(mock, unknown)
     result = nova("scheduled-images-show", unknown)
     assert result.code == 1
     assert result.error_lines == [

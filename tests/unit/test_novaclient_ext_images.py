@@ -20,6 +20,7 @@ from .conftest import (
     PATCH_REMOVE,
     SERVER_ID,
     glance_image,
+    register_unknown_server,
 )
 
 SCHED_URL = f"{COMPUTE}/servers/{SERVER_ID}/os-si-image-schedule"
@@ -174,14 +175,7 @@ def test_image_list_of_a_server_without_images(nova, mock):
 
 def test_image_list_unknown_server(nova, mock):
     unknown = "99999999-9999-4999-8999-999999999999"
-    for alias in m.ALIASES:
-        mock.get(
-            f"{COMPUTE}/servers/{unknown}/{alias}",
-            status_code=404,
-            json=GENERIC_404,
-        )
-    mock.get(f"{COMPUTE}/servers/{unknown}", status_code=404, json=GENERIC_404)
-    mock.get(f"{COMPUTE}/servers?name={unknown}", json={"servers": []})
+    register_unknown_server(mock, unknown)
     result = nova("scheduled-images-image-list", unknown)
     assert result.code == 1
     assert result.error_lines == [
