@@ -612,7 +612,7 @@ def case_fleet(opts: argparse.Namespace) -> dict[str, Any]:
     from novaclient import exceptions
 
     from rax_scheduled_images_python_novaclient_ext.manager import (
-        ImageScheduleManager,
+        ScheduleManager,
     )
 
     servers, scheduled, latency = 1000, 200, 20
@@ -669,7 +669,7 @@ def case_fleet(opts: argparse.Namespace) -> dict[str, Any]:
 
         # The same listing through the Python API, timed alone.
         nova = _nova_api(cloud)
-        manager = ImageScheduleManager(nova)
+        manager = ScheduleManager(nova)
         times = []
         for _ in range(5):
             cloud.clear_requests()

@@ -16,7 +16,7 @@ on the nova client's own keystoneauth session: the same token, the
 image endpoint from the same catalog. Images are plain dicts as the
 Image API v2 returns them (properties are top-level keys).
 
-``ScheduledImageManager`` is deliberately not a ``novaclient.base.Manager``:
+``ImageManager`` is deliberately not a ``novaclient.base.Manager``:
 those are built on the compute endpoint, and ``novaclient_ext`` must hold
 exactly one Manager subclass (see its docstring).
 """
@@ -109,7 +109,7 @@ def _one_line(text: str) -> str:
     return line
 
 
-class ScheduledImageManager:
+class ImageManager:
     """List a server's images, find one, keep or release it.
 
     :param api: a ``novaclient.v2.client.Client``: its session, interface
@@ -150,7 +150,7 @@ class ScheduledImageManager:
             region_name = region_name or getattr(http, "region_name", None)
         if session is None:
             raise TypeError(
-                "ScheduledImageManager needs a nova client built on a "
+                "ImageManager needs a nova client built on a "
                 "keystoneauth session, or a session."
             )
         self._adapter = ks_adapter.Adapter(
@@ -397,6 +397,10 @@ class ScheduledImageManager:
                 f"object (got {domain.describe_value(body)})."
             )
         return resp, body
+
+
+# The 1.0.0 name, for programs that import it.
+ScheduledImageManager = ImageManager
 
 
 def _marker_path() -> str:

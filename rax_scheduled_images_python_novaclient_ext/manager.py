@@ -14,7 +14,7 @@
 Programs reach it as ``client.rax_scheduled_images_python_novaclient_ext``
 on a ``novaclient.client.Client`` (the name of the extension), exactly as
 with the original 0.3.1 release, or build it with
-``ImageScheduleManager(client)``. Each method is one HTTP request on a
+``ScheduleManager(client)``. Each method is one HTTP request on a
 cloud that serves the default API alias.
 """
 
@@ -102,7 +102,7 @@ class ImageSchedule(base.Resource):
         return domain.schedule_from_api(self._info)
 
 
-class ImageScheduleManager(base.Manager):
+class ScheduleManager(base.Manager):
     """Show, enable and disable a server's scheduled images.
 
     :param api: a ``novaclient.v2.client.Client``.
@@ -460,6 +460,11 @@ class ImageScheduleManager(base.Manager):
         if schedule.day_of_week is not None:
             info["day_of_week"] = schedule.day_of_week
         return ImageSchedule(self, info, loaded=True, resp=resp)
+
+
+# The 1.0.0 name, for programs that import it. An alias, not a subclass:
+# novaclient_ext imports exactly one Manager class by name.
+ImageScheduleManager = ScheduleManager
 
 
 def _server_schedule(

@@ -41,7 +41,7 @@ from novaclient import exceptions, utils
 from rax_scheduled_images_python_novaclient_ext import actions
 from rax_scheduled_images_python_novaclient_ext import schedule as domain
 from rax_scheduled_images_python_novaclient_ext.manager import (
-    ImageScheduleManager,
+    ScheduleManager,
 )
 
 if TYPE_CHECKING:
@@ -54,11 +54,11 @@ EXTENSION_NAME = "rax_scheduled_images_python_novaclient_ext"
 T = TypeVar("T")
 
 
-def _schedules(cs: Any) -> ImageScheduleManager:
+def _schedules(cs: Any) -> ScheduleManager:
     manager = getattr(cs, EXTENSION_NAME, None)
-    if isinstance(manager, ImageScheduleManager):
+    if isinstance(manager, ScheduleManager):
         return manager
-    return ImageScheduleManager(cs)
+    return ScheduleManager(cs)
 
 
 def _checked(parse: Callable[[Any], T], value: Any) -> T:
@@ -127,10 +127,10 @@ def do_scheduled_images_show(cs: Any, args: argparse.Namespace) -> None:
 # --- the images themselves, and every schedule at once -------------------
 
 
-def _images(cs: Any) -> images_api.ScheduledImageManager:
+def _images(cs: Any) -> images_api.ImageManager:
     from rax_scheduled_images_python_novaclient_ext import images as api
 
-    return api.ScheduledImageManager(cs)
+    return api.ImageManager(cs)
 
 
 def _print_rows(

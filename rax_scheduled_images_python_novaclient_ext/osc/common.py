@@ -31,7 +31,7 @@ from rax_scheduled_images_python_novaclient_ext import actions
 from rax_scheduled_images_python_novaclient_ext import images as images_api
 from rax_scheduled_images_python_novaclient_ext import schedule as domain
 from rax_scheduled_images_python_novaclient_ext.manager import (
-    ImageScheduleManager,
+    ScheduleManager,
 )
 
 T = TypeVar("T")
@@ -40,9 +40,9 @@ ItemT = TypeVar("ItemT")
 DEFAULT_CONCURRENCY = 8
 
 
-def schedules(app: Any) -> ImageScheduleManager:
+def schedules(app: Any) -> ScheduleManager:
     """The schedule manager :func:`.plugin.make_client` built."""
-    found: ImageScheduleManager = app.client_manager.scheduled_images
+    found: ScheduleManager = app.client_manager.scheduled_images
     return found
 
 
@@ -51,7 +51,7 @@ def compute(app: Any) -> Any:
     return schedules(app).api
 
 
-def images(app: Any) -> images_api.ScheduledImageManager:
+def images(app: Any) -> images_api.ImageManager:
     """The Image API client, on the same session, region and interface.
 
     Honours ``--os-image-endpoint-override`` as ``openstack image``
@@ -60,7 +60,7 @@ def images(app: Any) -> images_api.ScheduledImageManager:
     cli_options = getattr(app.client_manager, "_cli_options", None)
     config = getattr(cli_options, "config", None) or {}
     override = config.get("image_endpoint_override") or None
-    return images_api.ScheduledImageManager(
+    return images_api.ImageManager(
         compute(app),
         endpoint_override=override,
         retry_policy=schedules(app).retry_policy,

@@ -14,7 +14,7 @@
 The images the scheduled images service makes, and whether it will
 count and delete them (it recognises its images by the
 ``org.openstack__1__created_by`` property). Image API requests go
-through :class:`~..images.ScheduledImageManager`; the forecasts are the
+through :class:`~..images.ImageManager`; the forecasts are the
 domain's (``schedule.image_rows``, ``schedule.plan_release``).
 """
 
@@ -31,7 +31,7 @@ from osc_lib.command import command
 from rax_scheduled_images_python_novaclient_ext import actions
 from rax_scheduled_images_python_novaclient_ext import schedule as domain
 from rax_scheduled_images_python_novaclient_ext.images import (
-    ScheduledImageManager,
+    ImageManager,
 )
 from rax_scheduled_images_python_novaclient_ext.osc import common
 
@@ -41,7 +41,7 @@ _label = actions.image_label
 
 
 def _find_images(
-    manager: ScheduledImageManager, names: list[str]
+    manager: ImageManager, names: list[str]
 ) -> list[dict[str, Any]]:
     """Every image named, each once, all found before any is changed."""
     try:

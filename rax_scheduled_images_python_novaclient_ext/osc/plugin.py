@@ -45,8 +45,7 @@ API_NAME = "scheduled_images"
 API_VERSION_OPTION = "os_scheduled_images_api_version"
 DEFAULT_API_VERSION = "1"
 API_VERSIONS = {
-    "1": "rax_scheduled_images_python_novaclient_ext.manager."
-    "ImageScheduleManager",
+    "1": "rax_scheduled_images_python_novaclient_ext.manager.ScheduleManager",
 }
 
 # The options' keys in OpenStackClient's cloud config (``os_`` dropped).
@@ -60,7 +59,7 @@ MAX_DELAY_CONFIG_KEY = "scheduled_images_retry_max_delay"
 COMPUTE_API_VERSION = "2.0"
 
 
-def make_client(instance: Any) -> manager.ImageScheduleManager:
+def make_client(instance: Any) -> manager.ScheduleManager:
     """Return the schedule manager on OpenStackClient's session.
 
     The manager's ``api`` is a python-novaclient v2 Client that shares the
@@ -97,7 +96,7 @@ def make_client(instance: Any) -> manager.ImageScheduleManager:
     )
     LOG.debug("Scheduled images client on %s (alias %s)", compute, alias)
     try:
-        return manager.ImageScheduleManager(
+        return manager.ScheduleManager(
             compute, alias=alias, retry_policy=_retry_policy(options or {})
         )
     except ValueError as error:

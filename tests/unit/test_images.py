@@ -1,8 +1,8 @@
 """The Python API for scheduled images and for every schedule at once.
 
-``ScheduledImageManager`` against a mocked Image API (reached through a
+``ImageManager`` against a mocked Image API (reached through a
 real Keystone v3 catalog, as the nova shell reaches it), and
-``ImageScheduleManager.list_schedules`` against a mocked Nova.
+``ScheduleManager.list_schedules`` against a mocked Nova.
 """
 
 from __future__ import annotations
@@ -94,7 +94,7 @@ def nova_on_catalog(mock, image_endpoint=IMAGE, with_image=True):
 
 @pytest.fixture
 def images(mock):
-    return i.ScheduledImageManager(nova_on_catalog(mock))
+    return i.ImageManager(nova_on_catalog(mock))
 
 
 @pytest.fixture(autouse=True)
@@ -129,7 +129,7 @@ def test_versionless_catalog_endpoint_costs_no_discovery(images, mock):
 
 
 def test_versioned_catalog_endpoint_is_not_doubled(mock):
-    manager = i.ScheduledImageManager(
+    manager = i.ImageManager(
         nova_on_catalog(mock, image_endpoint="http://image.test/v2")
     )
     mock.get(LIST_URL, json={"images": []})
@@ -138,7 +138,7 @@ def test_versioned_catalog_endpoint_is_not_doubled(mock):
 
 
 def test_no_image_service_in_the_catalog(mock):
-    manager = i.ScheduledImageManager(nova_on_catalog(mock, with_image=False))
+    manager = i.ImageManager(nova_on_catalog(mock, with_image=False))
     with pytest.raises(
         ks_exceptions.EndpointNotFound,
         match="endpoint for image service not found",
@@ -159,7 +159,7 @@ def test_endpoint_override_and_a_bare_session(mock):
             project_domain_id="default",
         )
     )
-    manager = i.ScheduledImageManager(
+    manager = i.ImageManager(
         session=sess, endpoint_override="http://other.test/v2"
     )
     mock.get(
@@ -172,7 +172,7 @@ def test_endpoint_override_and_a_bare_session(mock):
 
 def test_a_manager_needs_a_session():
     with pytest.raises(TypeError, match="keystoneauth session"):
-        i.ScheduledImageManager()
+        i.ImageManager()
 
 
 # --- list_for_server -------------------------------------------------------
@@ -543,7 +543,7 @@ def test_list_schedules_follows_short_and_empty_pages(client, mock):
             ]
         ),
     )
-    rows = m.ImageScheduleManager(client).list_schedules()
+    rows = m.ScheduleManager(client).list_schedules()
     assert rows == [
         s.ServerSchedule(WEB1, "web1", s.Schedule(7)),
         s.ServerSchedule(WEB3, "web3", s.Schedule(4, "SATURDAY")),
@@ -569,13 +569,13 @@ def test_list_schedules_next_link_on_another_host(client, mock):
         f"{SERVERS}?{f}&marker=m",
         json=page([server(WEB1, "web1", OS_ATTR, {"retention": 2})]),
     )
-    rows = m.ImageScheduleManager(client).list_schedules()
+    rows = m.ScheduleManager(client).list_schedules()
     assert [r.server_id for r in rows] == [WEB1]
 
 
 def test_list_schedules_none(client, mock):
     mock.get(f"{SERVERS}?OS-SI:image_schedule=True", json={"servers": []})
-    rows = m.ImageScheduleManager(client).list_schedules()
+    rows = m.ScheduleManager(client).list_schedules()
     assert (rows, rows.used_fallback) == ([], False)
     assert len(compute_calls(mock)) == 1
 
@@ -591,7 +591,7 @@ def test_list_schedules_all_servers_is_one_unfiltered_listing(client, mock):
             ]
         ),
     )
-    rows = m.ImageScheduleManager(client).list_schedules(all_servers=True)
+    rows = m.ScheduleManager(client).list_schedules(all_servers=True)
     assert rows == [
         s.ServerSchedule(WEB1, "web1", s.Schedule(7)),
         s.ServerSchedule(WEB2, "web2", None),
@@ -612,7 +612,7 @@ def test_list_schedules_learns_the_rackspace_alias(client, mock):
             ]
         ),
     )
-    manager = m.ImageScheduleManager(client)
+    manager = m.ScheduleManager(client)
     rows = manager.list_schedules()
     assert rows == [s.ServerSchedule(WEB1, "web1", s.Schedule(3))]
     assert manager.alias == m.RACKSPACE_ALIAS
@@ -625,7 +625,7 @@ def test_list_schedules_pinned_rackspace_alias(client, mock, monkeypatch):
         f"{SERVERS}?RAX-SI:image_schedule=True",
         json=page([server(WEB1, "web1", RAX_ATTR, {"retention": 3})]),
     )
-    rows = m.ImageScheduleManager(client).list_schedules()
+    rows = m.ScheduleManager(client).list_schedules()
     assert [r.server_id for r in rows] == [WEB1]
     assert compute_calls(mock) == [
         ("GET", "/v2/p1/servers/detail?RAX-SI:image_schedule=True")
@@ -641,9 +641,7 @@ def test_list_schedules_pinned_alias_ignores_the_other_attribute(client, mock):
         f"{COMPUTE}/servers/{WEB1}/os-si-image-schedule",
         json={"image_schedule": {"retention": 9}},
     )
-    rows = m.ImageScheduleManager(
-        client, alias=m.DEFAULT_ALIAS
-    ).list_schedules()
+    rows = m.ScheduleManager(client, alias=m.DEFAULT_ALIAS).list_schedules()
     assert rows == [s.ServerSchedule(WEB1, "web1", s.Schedule(9))]
     assert rows.used_fallback is True
 
@@ -653,7 +651,7 @@ def test_list_schedules_all_servers_checks_the_filter_when_none_shows(
 ):
     mock.get(SERVERS, json=page([server(WEB1, "web1"), server(WEB2, "web2")]))
     mock.get(f"{SERVERS}?OS-SI:image_schedule=True", json=page([]))
-    manager = m.ImageScheduleManager(client)
+    manager = m.ScheduleManager(client)
     rows = manager.list_schedules(all_servers=True)
     assert rows == [
         s.ServerSchedule(WEB1, "web1", None),
@@ -693,7 +691,7 @@ def no_attribute_cloud(mock, scheduled):
 
 def test_list_schedules_falls_back_to_one_get_per_server(client, mock):
     no_attribute_cloud(mock, {WEB2: {"retention": 5}})
-    rows = m.ImageScheduleManager(client).list_schedules()
+    rows = m.ScheduleManager(client).list_schedules()
     assert rows == [s.ServerSchedule(WEB2, "web2", s.Schedule(5))]
     assert rows.used_fallback is True
     calls = compute_calls(mock)
@@ -711,7 +709,7 @@ def test_list_schedules_falls_back_to_one_get_per_server(client, mock):
 
 def test_list_schedules_fallback_with_all_servers(client, mock):
     no_attribute_cloud(mock, {WEB2: {"retention": 5}})
-    rows = m.ImageScheduleManager(client).list_schedules(all_servers=True)
+    rows = m.ScheduleManager(client).list_schedules(all_servers=True)
     assert [r.cells() for r in rows] == [
         (WEB1, "web1", "", "", ""),
         (WEB2, "web2", "Daily", "", 5),
@@ -729,7 +727,7 @@ def test_list_schedules_fallback_runs_at_most_concurrency_at_once(
         json=page([server(id_, f"s{n}") for n, id_ in enumerate(ids)]),
     )
     running, peak, lock = [0], [0], threading.Lock()
-    manager = m.ImageScheduleManager(client, alias=m.DEFAULT_ALIAS)
+    manager = m.ScheduleManager(client, alias=m.DEFAULT_ALIAS)
 
     # requests-mock answers one request at a time (a global lock), so
     # the overlap is measured on the schedule GET itself.
@@ -757,7 +755,7 @@ def test_list_schedules_fallback_skips_a_server_deleted_meanwhile(
         mock.get(
             f"{COMPUTE}/servers/{WEB3}/{alias}", status_code=404, json=generic
         )
-    rows = m.ImageScheduleManager(client).list_schedules(all_servers=True)
+    rows = m.ScheduleManager(client).list_schedules(all_servers=True)
     assert [r.server_id for r in rows] == [WEB1, WEB2]
 
 
@@ -776,7 +774,7 @@ def test_list_schedules_fallback_when_no_alias_is_served(client, mock):
             f"{COMPUTE}/servers/{WEB1}/{alias}", status_code=404, json=generic
         )
     with pytest.raises(exceptions.NotFound, match="could not be found"):
-        m.ImageScheduleManager(client).list_schedules()
+        m.ScheduleManager(client).list_schedules()
 
 
 def test_list_schedules_listing_error(client, mock):
@@ -786,7 +784,7 @@ def test_list_schedules_listing_error(client, mock):
         json={"forbidden": {"message": "Policy forbids it", "code": 403}},
     )
     with pytest.raises(exceptions.Forbidden, match="Policy forbids it"):
-        m.ImageScheduleManager(client).list_schedules()
+        m.ScheduleManager(client).list_schedules()
 
 
 def test_list_schedules_malformed_attribute(client, mock):
@@ -795,7 +793,7 @@ def test_list_schedules_malformed_attribute(client, mock):
         json=page([server(WEB1, "web1", OS_ATTR, {"retention": "seven"})]),
     )
     with pytest.raises(s.MalformedResponseError, match="retention"):
-        m.ImageScheduleManager(client).list_schedules()
+        m.ScheduleManager(client).list_schedules()
 
 
 # --- a patch repeated after its answer was lost ------------------------------

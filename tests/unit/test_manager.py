@@ -36,7 +36,7 @@ def _no_alias_env(monkeypatch):
 def test_manager_is_reachable_under_the_original_name(client):
     assert isinstance(
         client.rax_scheduled_images_python_novaclient_ext,
-        m.ImageScheduleManager,
+        m.ScheduleManager,
     )
 
 
@@ -52,7 +52,7 @@ def test_get_weekly_is_one_get(client, mock):
 
 def test_get_daily_has_no_day_of_week(client, mock):
     mock.get(OS_URL, json={"image_schedule": {"retention": 7}})
-    found = m.ImageScheduleManager(client).get(SERVER_ID)
+    found = m.ScheduleManager(client).get(SERVER_ID)
     assert found.retention == 7
     assert not hasattr(found, "day_of_week")
     assert found.to_schedule() == s.Schedule(7)
@@ -64,13 +64,13 @@ def test_get_accepts_a_server_object(client, mock):
     class Server:
         id = SERVER_ID
 
-    assert m.ImageScheduleManager(client).get(Server()).retention == 2
+    assert m.ScheduleManager(client).get(Server()).retention == 2
 
 
 def test_get_not_enabled_raises_the_original_message(client, mock):
     mock.get(OS_URL, status_code=404, json=NO_SCHEDULE_404)
     with pytest.raises(exceptions.NotFound) as raised:
-        m.ImageScheduleManager(client).get(SERVER_ID)
+        m.ScheduleManager(client).get(SERVER_ID)
     assert str(raised.value) == (
         f"Scheduled images not enabled for server {SERVER_ID} (HTTP 404)"
     )
@@ -80,7 +80,7 @@ def test_get_not_enabled_raises_the_original_message(client, mock):
 def test_get_malformed_answer_names_the_problem(client, mock):
     mock.get(OS_URL, text="<html>bad gateway</html>")
     with pytest.raises(s.MalformedResponseError, match="image_schedule"):
-        m.ImageScheduleManager(client).get(SERVER_ID)
+        m.ScheduleManager(client).get(SERVER_ID)
 
 
 def test_enable_weekly_posts_upper_case_full_day(client, mock):
@@ -88,7 +88,7 @@ def test_enable_weekly_posts_upper_case_full_day(client, mock):
         OS_URL,
         json={"image_schedule": {"day_of_week": "SATURDAY", "retention": 4}},
     )
-    found = m.ImageScheduleManager(client).enable(SERVER_ID, "4", "sat")
+    found = m.ScheduleManager(client).enable(SERVER_ID, "4", "sat")
     assert found.day_of_week == "SATURDAY"
     assert sent(mock) == [("POST", OS_PATH)]
     assert mock.last_request.json() == {
@@ -98,7 +98,7 @@ def test_enable_weekly_posts_upper_case_full_day(client, mock):
 
 def test_enable_daily_sends_no_day(client, mock):
     mock.post(OS_URL, json={"image_schedule": {"retention": 7}})
-    m.ImageScheduleManager(client).enable(SERVER_ID, 7)
+    m.ScheduleManager(client).enable(SERVER_ID, 7)
     assert mock.last_request.json() == {"image_schedule": {"retention": 7}}
 
 
@@ -121,7 +121,7 @@ def test_enable_rejects_bad_input_without_sending(
     client, mock, retention, day
 ):
     with pytest.raises(s.ScheduleError):
-        m.ImageScheduleManager(client).enable(SERVER_ID, retention, day)
+        m.ScheduleManager(client).enable(SERVER_ID, retention, day)
     assert mock.request_history == []
 
 
@@ -138,18 +138,18 @@ def test_enable_passes_the_servers_refusal_through(client, mock):
         },
     )
     with pytest.raises(exceptions.BadRequest, match="cannot exceed 65535"):
-        m.ImageScheduleManager(client).enable(SERVER_ID, 70000)
+        m.ScheduleManager(client).enable(SERVER_ID, 70000)
 
 
 def test_disable_is_one_delete(client, mock):
     mock.delete(OS_URL, status_code=202)
-    assert m.ImageScheduleManager(client).disable(SERVER_ID) is None
+    assert m.ScheduleManager(client).disable(SERVER_ID) is None
     assert sent(mock) == [("DELETE", OS_PATH)]
 
 
 def test_disable_when_not_enabled_is_not_an_error(client, mock):
     mock.delete(OS_URL, status_code=404, json=NO_SCHEDULE_404)
-    m.ImageScheduleManager(client).disable(SERVER_ID)
+    m.ScheduleManager(client).disable(SERVER_ID)
     assert len(mock.request_history) == 1
 
 
@@ -157,7 +157,7 @@ def test_falls_back_to_rackspace_alias_once_and_remembers(client, mock):
     mock.get(OS_URL, status_code=404, json=GENERIC_404)
     mock.get(RAX_URL, json={"image_schedule": {"retention": 3}})
     mock.delete(RAX_URL, status_code=202)
-    manager = m.ImageScheduleManager(client)
+    manager = m.ScheduleManager(client)
     assert manager.get(SERVER_ID).retention == 3
     manager.disable(SERVER_ID)
     assert sent(mock) == [
@@ -173,13 +173,13 @@ def test_fallback_keeps_the_extension_not_found(client, mock):
     mock.get(OS_URL, status_code=404, json=GENERIC_404)
     mock.get(RAX_URL, status_code=404, json=NO_SCHEDULE_404)
     with pytest.raises(exceptions.NotFound, match="not enabled"):
-        m.ImageScheduleManager(client).get(SERVER_ID)
+        m.ScheduleManager(client).get(SERVER_ID)
 
 
 def test_unknown_server_raises_novas_404_after_both_aliases(client, mock):
     mock.get(OS_URL, status_code=404, json=GENERIC_404)
     mock.get(RAX_URL, status_code=404, json=GENERIC_404)
-    manager = m.ImageScheduleManager(client)
+    manager = m.ScheduleManager(client)
     with pytest.raises(exceptions.NotFound, match="could not be found"):
         manager.get(SERVER_ID)
     assert sent(mock) == [("GET", OS_PATH), ("GET", RAX_PATH)]
@@ -196,7 +196,7 @@ def test_once_the_alias_is_known_unknown_servers_cost_one_request(
         status_code=404,
         json=GENERIC_404,
     )
-    manager = m.ImageScheduleManager(client)
+    manager = m.ScheduleManager(client)
     manager.get(SERVER_ID)
     with pytest.raises(exceptions.NotFound):
         manager.get(other)
@@ -205,7 +205,7 @@ def test_once_the_alias_is_known_unknown_servers_cost_one_request(
 
 def test_pinned_alias_by_argument_never_falls_back(client, mock):
     mock.get(RAX_URL, status_code=404, json=GENERIC_404)
-    manager = m.ImageScheduleManager(client, alias=m.RACKSPACE_ALIAS)
+    manager = m.ScheduleManager(client, alias=m.RACKSPACE_ALIAS)
     with pytest.raises(exceptions.NotFound):
         manager.get(SERVER_ID)
     assert sent(mock) == [("GET", RAX_PATH)]
@@ -214,13 +214,13 @@ def test_pinned_alias_by_argument_never_falls_back(client, mock):
 def test_pinned_alias_by_environment(client, mock, monkeypatch):
     monkeypatch.setenv(m.ALIAS_ENV, m.RACKSPACE_ALIAS)
     mock.post(RAX_URL, json={"image_schedule": {"retention": 2}})
-    m.ImageScheduleManager(client).enable(SERVER_ID, 2)
+    m.ScheduleManager(client).enable(SERVER_ID, 2)
     assert sent(mock) == [("POST", RAX_PATH)]
 
 
 def test_unknown_alias_is_refused(client):
     with pytest.raises(ValueError, match="Unknown scheduled images API"):
-        m.ImageScheduleManager(client, alias="os-si-typo")
+        m.ScheduleManager(client, alias="os-si-typo")
 
 
 @pytest.mark.parametrize(
@@ -240,7 +240,7 @@ def test_ids_are_percent_quoted_into_one_path_segment(
         f"{COMPUTE}/servers/{segment}/os-si-image-schedule",
         json={"image_schedule": {"retention": 1}},
     )
-    m.ImageScheduleManager(client).get(server)
+    m.ScheduleManager(client).get(server)
     assert mock.last_request.url == (
         f"{COMPUTE}/servers/{segment}/os-si-image-schedule"
     )
@@ -251,7 +251,7 @@ def test_ids_that_cannot_be_one_segment_are_refused_unsent(
     client, mock, server
 ):
     with pytest.raises(ValueError, match="not a valid id"):
-        m.ImageScheduleManager(client).get(server)
+        m.ScheduleManager(client).get(server)
     assert mock.request_history == []
 
 
@@ -260,7 +260,7 @@ def test_fallback_holds_when_another_thread_learns_the_alias_meanwhile(
 ):
     # Bulk commands share one manager across threads: while this GET on
     # the default alias is out, another thread learns the Rackspace one.
-    manager = m.ImageScheduleManager(client)
+    manager = m.ScheduleManager(client)
 
     def generic_404_after_another_thread_learned(request, context):
         manager._learn(m.RACKSPACE_ALIAS)
@@ -271,3 +271,10 @@ def test_fallback_holds_when_another_thread_learns_the_alias_meanwhile(
     mock.get(RAX_URL, json={"image_schedule": {"retention": 6}})
     assert manager.get(SERVER_ID).retention == 6
     assert sent(mock) == [("GET", OS_PATH), ("GET", RAX_PATH)]
+
+
+def test_the_1_0_0_manager_names_still_import() -> None:
+    from rax_scheduled_images_python_novaclient_ext import images, manager
+
+    assert manager.ImageScheduleManager is manager.ScheduleManager
+    assert images.ScheduledImageManager is images.ImageManager

@@ -98,7 +98,7 @@ def test_manager_retries_503_and_429_then_sets_the_same_schedule(
     client, mock, no_sleep
 ):
     from rax_scheduled_images_python_novaclient_ext.manager import (
-        ImageScheduleManager,
+        ScheduleManager,
     )
 
     from .conftest import COMPUTE
@@ -116,7 +116,7 @@ def test_manager_retries_503_and_429_then_sets_the_same_schedule(
             {"json": {"image_schedule": {"retention": 9}}},
         ],
     )
-    found = ImageScheduleManager(client).enable(SERVER_ID, 9)
+    found = ScheduleManager(client).enable(SERVER_ID, 9)
     assert found.retention == 9
     bodies = [r.json() for r in mock.request_history]
     assert bodies == [{"image_schedule": {"retention": 9}}] * 3
@@ -128,7 +128,7 @@ def test_manager_retries_dropped_connections(client, mock, no_sleep):
     from keystoneauth1 import exceptions as ks_exceptions
 
     from rax_scheduled_images_python_novaclient_ext.manager import (
-        ImageScheduleManager,
+        ScheduleManager,
     )
 
     from .conftest import COMPUTE
@@ -141,7 +141,7 @@ def test_manager_retries_dropped_connections(client, mock, no_sleep):
             {"json": {"image_schedule": {"retention": 2}}},
         ],
     )
-    assert ImageScheduleManager(client).get(SERVER_ID).retention == 2
+    assert ScheduleManager(client).get(SERVER_ID).retention == 2
     assert len(mock.request_history) == 2
 
 
@@ -149,7 +149,7 @@ def test_manager_never_retries_a_timeout(client, mock, no_sleep):
     from keystoneauth1 import exceptions as ks_exceptions
 
     from rax_scheduled_images_python_novaclient_ext.manager import (
-        ImageScheduleManager,
+        ScheduleManager,
     )
 
     from .conftest import COMPUTE
@@ -157,20 +157,20 @@ def test_manager_never_retries_a_timeout(client, mock, no_sleep):
     url = f"{COMPUTE}/servers/{SERVER_ID}/os-si-image-schedule"
     mock.get(url, exc=ks_exceptions.ConnectTimeout("timed out"))
     with pytest.raises(ks_exceptions.ConnectTimeout):
-        ImageScheduleManager(client).get(SERVER_ID)
+        ScheduleManager(client).get(SERVER_ID)
     assert len(mock.request_history) == 1
 
 
 def test_manager_gives_up_after_its_retries(client, mock, no_sleep):
     from rax_scheduled_images_python_novaclient_ext.manager import (
-        ImageScheduleManager,
+        ScheduleManager,
     )
 
     from .conftest import COMPUTE
 
     url = f"{COMPUTE}/servers/{SERVER_ID}/os-si-image-schedule"
     mock.get(url, status_code=503, json={"x": {"message": "down"}})
-    manager = ImageScheduleManager(
+    manager = ScheduleManager(
         client, retry_policy=retry.RetryPolicy(retries=2)
     )
     with pytest.raises(exceptions.ClientException) as raised:
@@ -181,8 +181,8 @@ def test_manager_gives_up_after_its_retries(client, mock, no_sleep):
 
 def test_retries_come_from_the_environment(client, monkeypatch):
     from rax_scheduled_images_python_novaclient_ext.manager import (
-        ImageScheduleManager,
+        ScheduleManager,
     )
 
     monkeypatch.setenv(retry.ENV_RETRIES, "0")
-    assert ImageScheduleManager(client).retry_policy.retries == 0
+    assert ScheduleManager(client).retry_policy.retries == 0

@@ -70,7 +70,7 @@ def test_make_client_uses_osc_session_region_and_interface(session, mock):
     )
     mock.get(url, json={"image_schedule": {"retention": 3}})
     client = plugin.make_client(instance(session, "RegionTwo", "internal"))
-    assert isinstance(client, m.ImageScheduleManager)
+    assert isinstance(client, m.ScheduleManager)
     assert client.api.client.session is session
     assert client.get(SERVER_ID).retention == 3
     assert mock.request_history[-1].url == url
