@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterator
 from typing import Any
 from urllib import parse
 
@@ -53,6 +53,11 @@ _EXPLANATION_404 = "The resource could not be found."
 
 
 PAGE_SIZE = 1000
+
+
+class NoProjectError(ValueError):
+    """The session's token is scoped to no project, so the project's own
+    images cannot be told from other projects' public or shared ones."""
 
 
 def image_root(endpoint: str) -> str:
@@ -183,6 +188,48 @@ class ImageManager:
             {domain.INSTANCE_KEY: server_id, "limit": PAGE_SIZE}
         )
         return self._list(f"{IMAGES_PATH}?{query}")
+
+    def project_image_pages(
+        self,
+        marked_only: bool = False,
+        fields: Collection[str] | None = None,
+    ) -> Iterator[list[dict[str, Any]]]:
+        """The images the session's project owns, one list per page.
+
+        One request per page of ``GET /v2/images?owner=<project>``, 1000
+        images a page; with ``marked_only`` the Image API also filters on
+        the service's marker, so only its images cost pages. A caller
+        may stop early: pages are read as they are consumed.
+
+        Images of other projects (public ones, or shared with this
+        project) are never yielded, even from a cloud that ignored the
+        ``owner`` filter: the scheduled images service counts, prunes
+        and bills only the project's own images.
+
+        :param fields: keep only these keys of each image (``owner`` is
+            checked first), so a fleet-wide read holds what it shows.
+        :raises NoProjectError: when the token names no project.
+        :raises novaclient.exceptions.ClientException: when the Image API
+            refuses the request.
+        """
+        project_id = self._adapter.get_project_id()
+        if not project_id:
+            raise NoProjectError(
+                "The session is not scoped to a project: log in with a "
+                "project to list its own images."
+            )
+        filters: dict[str, Any] = {"owner": project_id, "limit": PAGE_SIZE}
+        if marked_only:
+            filters[domain.CREATED_BY_KEY] = domain.CREATED_BY_VALUE
+        query = parse.urlencode(filters)
+        for page in self._pages(f"{IMAGES_PATH}?{query}"):
+            own = [image for image in page if image.get("owner") == project_id]
+            if fields is not None:
+                own = [
+                    {key: image[key] for key in fields if key in image}
+                    for image in own
+                ]
+            yield own
 
     def get(self, image_id: str) -> dict[str, Any]:
         """The image with id ``image_id``.
@@ -331,7 +378,10 @@ class ImageManager:
         )
 
     def _list(self, path: str) -> list[dict[str, Any]]:
-        images: list[dict[str, Any]] = []
+        return [image for page in self._pages(path) for image in page]
+
+    def _pages(self, path: str) -> Iterator[list[dict[str, Any]]]:
+        """Each page of an image list, every ``next`` link followed."""
         seen = {path}
         next_path: str | None = path
         while next_path is not None:
@@ -345,7 +395,7 @@ class ImageManager:
                     "objects under 'images' "
                     f"(got {domain.describe_value(page)})."
                 )
-            images.extend(page)
+            yield page
             link = body.get("next")
             if link is not None and not isinstance(link, str):
                 raise domain.MalformedResponseError(
@@ -354,10 +404,9 @@ class ImageManager:
                 )
             next_path = _path_from_link(link) if link else None
             if next_path in seen:
-                break  # a link back to a page already read: stop
+                return  # a link back to a page already read: stop
             if next_path is not None:
                 seen.add(next_path)
-        return images
 
     def _request(
         self,

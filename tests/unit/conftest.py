@@ -124,6 +124,7 @@ def glance_image(
     marked: bool = True,
     server: str | None = SERVER_ID,
     name: str | None = None,
+    owner: str | None = None,
 ) -> dict[str, Any]:
     """An image as the Image API v2 shows it: a snapshot of ``server``
     taken on day ``day`` of the month, by the service when ``marked``."""
@@ -135,6 +136,8 @@ def glance_image(
         "visibility": "private",
         "self": f"/v2/images/{id_}",
     }
+    if owner is not None:
+        img["owner"] = owner
     if server is not None:
         img["instance_uuid"] = server
     if marked:

@@ -835,3 +835,89 @@ def test_a_conflict_that_is_not_the_change_made_is_raised(images, mock):
     mock.get(f"{IMAGE}/v2/images/{IMG1}", json=glance_image(IMG1, 1))
     with pytest.raises(exceptions.Conflict):
         images.keep(glance_image(IMG1, 1))
+
+
+# --- the project's own images, in one scan ---------------------------------
+
+OWNED_PATH = "/v2/images?owner=p1&limit=1000"
+MARKED_PATH = (
+    OWNED_PATH + "&org.openstack__1__created_by=scheduled_images_service"
+)
+
+
+def test_project_image_pages_asks_for_the_projects_own_images(images, mock):
+    mock.get(
+        f"{IMAGE}/v2/images",
+        json={"images": [glance_image(IMG1, 1, owner="p1")]},
+    )
+    pages = list(images.project_image_pages())
+    assert pages == [[glance_image(IMG1, 1, owner="p1")]]
+    assert image_calls(mock) == [("GET", OWNED_PATH)]
+
+
+def test_project_image_pages_marked_only_filters_on_the_marker(images, mock):
+    mock.get(f"{IMAGE}/v2/images", json={"images": []})
+    assert list(images.project_image_pages(marked_only=True)) == [[]]
+    assert image_calls(mock) == [("GET", MARKED_PATH)]
+
+
+def test_project_image_pages_never_yields_another_projects_image(images, mock):
+    # A cloud that ignores the owner filter still lists public and
+    # shared images of other projects: they are dropped here.
+    mock.get(
+        f"{IMAGE}/v2/images",
+        json={
+            "images": [
+                glance_image(IMG1, 1, owner="p1"),
+                glance_image(IMG2, 2, owner="other"),
+                glance_image(IMG3, 3),  # no owner shown at all
+            ]
+        },
+    )
+    (page,) = images.project_image_pages()
+    assert [image["id"] for image in page] == [IMG1]
+
+
+def test_project_image_pages_reads_a_page_only_when_asked(images, mock):
+    mock.get(
+        f"{IMAGE}/v2/images",
+        json={
+            "images": [glance_image(IMG1, 1, owner="p1")],
+            "next": "/v2/images?owner=p1&marker=" + IMG1,
+        },
+    )
+    pages = images.project_image_pages(fields=("id", "status"))
+    assert next(pages) == [{"id": IMG1, "status": "active"}]
+    # The caller stopped after one page: the next was never asked for.
+    assert image_calls(mock) == [("GET", OWNED_PATH)]
+
+
+def test_project_image_pages_follow_every_next_link(images, mock):
+    mock.get(
+        f"{IMAGE}/v2/images",
+        json={
+            "images": [glance_image(IMG1, 1, owner="p1")],
+            "next": "/v2/images?owner=p1&marker=" + IMG1,
+        },
+    )
+    mock.get(
+        f"{IMAGE}/v2/images?owner=p1&marker={IMG1}",
+        json={"images": [glance_image(IMG2, 2, owner="p1")]},
+    )
+    pages = list(images.project_image_pages())
+    assert [[image["id"] for image in page] for page in pages] == [
+        [IMG1],
+        [IMG2],
+    ]
+    assert image_calls(mock)[-1] == (
+        "GET",
+        f"/v2/images?owner=p1&marker={IMG1}",
+    )
+
+
+def test_project_image_pages_without_a_project_sends_nothing(client, mock):
+    # A token scoped to no project cannot tell own images from others'.
+    manager = i.ImageManager(client, endpoint_override=IMAGE)
+    with pytest.raises(i.NoProjectError, match="not scoped to a project"):
+        next(manager.project_image_pages())
+    assert image_calls(mock) == []
