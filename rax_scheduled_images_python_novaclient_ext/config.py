@@ -35,3 +35,8 @@ ENV_MAX_DELAY = "SCHEDULED_IMAGES_RETRY_MAX_DELAY"
 DEFAULT_RETRIES = 3
 DEFAULT_BACKOFF = 0.5
 DEFAULT_MAX_DELAY = 10.0
+
+# The time the commands take as "now" (ISO 8601 with a zone), for tests
+# and demos against a sandbox whose clock is not the real one; unset, it
+# is the real time.
+NOW_ENV = "SCHEDULED_IMAGES_NOW"

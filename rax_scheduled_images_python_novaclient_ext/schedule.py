@@ -255,15 +255,30 @@ def is_marked(image: Mapping[str, Any]) -> bool:
     return image.get(CREATED_BY_KEY) == CREATED_BY_VALUE
 
 
-def _created(image: Mapping[str, Any]) -> datetime.datetime:
-    raw = image.get("created_at") or image.get("created") or ""
+def parse_timestamp(value: object) -> datetime.datetime | None:
+    """An Image API time (``2026-11-01T03:04:05Z``) as an aware datetime.
+
+    Fractions of a second and any UTC offset are accepted; a time with
+    no zone is taken as UTC (Glance writes UTC). None for anything that
+    is not such a time.
+    """
+    if not isinstance(value, str) or not value:
+        return None
     try:
         # Python 3.10's fromisoformat() does not take the "Z" suffix.
-        when = datetime.datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
+        when = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        return datetime.datetime.min.replace(tzinfo=datetime.timezone.utc)
+        return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=datetime.timezone.utc)
+    return when
+
+
+def _created(image: Mapping[str, Any]) -> datetime.datetime:
+    raw = image.get("created_at") or image.get("created") or ""
+    when = parse_timestamp(str(raw))
+    if when is None:
+        return datetime.datetime.min.replace(tzinfo=datetime.timezone.utc)
     return when
 
 
