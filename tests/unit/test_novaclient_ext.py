@@ -14,6 +14,8 @@ from .conftest import COMPUTE, SERVER_ID, api_calls, register_unknown_server
 
 SCHED_URL = f"{COMPUTE}/servers/{SERVER_ID}/os-si-image-schedule"
 SCHED_PATH = f"/v2/p1/servers/{SERVER_ID}/os-si-image-schedule"
+SERVER_URL = f"{COMPUTE}/servers/{SERVER_ID}"
+SERVER_PATH = f"/v2/p1/servers/{SERVER_ID}"
 NO_SCHEDULE_404 = {
     "itemNotFound": {
         "message": f"Image schedule does not exist for server {SERVER_ID}",
@@ -83,12 +85,32 @@ def test_show_prints_daily_schedule_by_name(nova, mock, myserver_by_name):
 
 def test_show_not_enabled_prints_the_guides_error(nova, mock):
     mock.get(SCHED_URL, status_code=404, json=NO_SCHEDULE_404)
+    mock.get(SERVER_URL, json={"server": server(SERVER_ID, "myserver")})
     result = nova("scheduled-images-show", SERVER_ID)
     assert result.code == 1
     assert result.out == ""
     assert result.error_lines == [
         "ERROR (NotFound): Scheduled images not enabled for server "
         f"{SERVER_ID} (HTTP 404)"
+    ]
+    # The 404 fits an unknown server too: the server is read to tell.
+    assert api_calls(mock) == [("GET", SCHED_PATH), ("GET", SERVER_PATH)]
+
+
+def test_show_not_enabled_by_name_needs_no_second_read(
+    nova, mock, myserver_by_name
+):
+    mock.get(SCHED_URL, status_code=404, json=NO_SCHEDULE_404)
+    result = nova("scheduled-images-show", "myserver")
+    assert result.code == 1
+    assert result.error_lines == [
+        "ERROR (NotFound): Scheduled images not enabled for server "
+        f"{SERVER_ID} (HTTP 404)"
+    ]
+    # The name lookup proved the server.
+    assert api_calls(mock) == [
+        ("GET", "/v2/p1/servers?name=myserver"),
+        ("GET", SCHED_PATH),
     ]
 
 
@@ -115,11 +137,45 @@ def test_enable_daily_by_name(nova, mock, myserver_by_name):
     assert mock.last_request.json() == {"image_schedule": {"retention": 31}}
 
 
-def test_disable_by_uuid(nova, mock):
+def test_disable_by_uuid_confirms_the_server(nova, mock):
+    mock.get(SERVER_URL, json={"server": server(SERVER_ID, "myserver")})
     mock.delete(SCHED_URL, status_code=202)
     result = nova("scheduled-images-disable", SERVER_ID)
     assert (result.code, result.out, result.error_lines) == (0, "", [])
-    assert api_calls(mock) == [("DELETE", SCHED_PATH)]
+    assert api_calls(mock) == [("GET", SERVER_PATH), ("DELETE", SCHED_PATH)]
+
+
+@pytest.mark.parametrize(
+    ("alias", "answer"),
+    [
+        ("os-si-image-schedule", NO_SCHEDULE_404),
+        ("rax-si-image-schedule", None),
+    ],
+)
+def test_disable_of_a_server_without_schedule_is_a_success(
+    nova, mock, monkeypatch, alias, answer
+):
+    monkeypatch.setenv(m.ALIAS_ENV, alias)
+    url = f"{COMPUTE}/servers/{SERVER_ID}/{alias}"
+    mock.get(SERVER_URL, json={"server": server(SERVER_ID, "myserver")})
+    if answer is None:
+        mock.delete(url, status_code=202)  # Rackspace's answer
+    else:
+        mock.delete(url, status_code=404, json=answer)
+    result = nova("scheduled-images-disable", SERVER_ID)
+    assert (result.code, result.out, result.error_lines) == (0, "", [])
+
+
+def test_disable_by_name_is_one_lookup_and_one_delete(
+    nova, mock, myserver_by_name
+):
+    mock.delete(SCHED_URL, status_code=202)
+    result = nova("scheduled-images-disable", "myserver")
+    assert (result.code, result.error_lines) == (0, [])
+    assert api_calls(mock) == [
+        ("GET", "/v2/p1/servers?name=myserver"),
+        ("DELETE", SCHED_PATH),
+    ]
 
 
 @pytest.mark.parametrize(
