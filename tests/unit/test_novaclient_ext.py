@@ -10,7 +10,14 @@ import pytest
 
 from rax_scheduled_images_python_novaclient_ext import manager as m
 
-from .conftest import COMPUTE, SERVER_ID, api_calls, register_unknown_server
+from .conftest import (
+    COMPUTE,
+    IMAGE,
+    SERVER_ID,
+    api_calls,
+    glance_image,
+    register_unknown_server,
+)
 
 SCHED_URL = f"{COMPUTE}/servers/{SERVER_ID}/os-si-image-schedule"
 SCHED_PATH = f"/v2/p1/servers/{SERVER_ID}/os-si-image-schedule"
@@ -244,13 +251,99 @@ def test_unknown_name_gets_novaclients_message(nova, mock):
     ]
 
 
-def test_unknown_uuid_gets_novaclients_message(nova, mock):
-    unknown = "99999999-9999-4999-8999-999999999999"
-    register_unknown_server(mock, unknown)
-    result = nova("scheduled-images-show", unknown)
+UNKNOWN = "99999999-9999-4999-8999-999999999999"
+UNKNOWN_PATH = f"/v2/p1/servers/{UNKNOWN}"
+STRAY_IMAGE = "eeeeeeee-0000-4000-8000-000000000001"
+
+
+def probe(method, served):
+    """The sub-resource requests of a process that does not know the
+    alias yet: the default first, then the one ``served``."""
+    first = [(method, f"{UNKNOWN_PATH}/os-si-image-schedule")]
+    if served == "os-si-image-schedule":
+        return first
+    return [*first, (method, f"{UNKNOWN_PATH}/rax-si-image-schedule")]
+
+
+# The server is read to confirm the API's answer, then a server named
+# like the UUID is looked for; POST checks the server itself.
+UNKNOWN_CASES = {
+    "show": (
+        ["scheduled-images-show", UNKNOWN],
+        lambda served: [
+            *probe("GET", served),
+            ("GET", UNKNOWN_PATH),
+            ("GET", f"/v2/p1/servers?name={UNKNOWN}"),
+        ],
+    ),
+    "disable": (
+        ["scheduled-images-disable", UNKNOWN],
+        lambda served: [
+            ("GET", UNKNOWN_PATH),
+            ("GET", f"/v2/p1/servers?name={UNKNOWN}"),
+        ],
+    ),
+    "enable": (
+        ["scheduled-images-enable", UNKNOWN, "3"],
+        lambda served: [
+            *probe("POST", served),
+            ("GET", f"/v2/p1/servers?name={UNKNOWN}"),
+        ],
+    ),
+    "image-list": (
+        ["scheduled-images-image-list", UNKNOWN],
+        lambda served: [
+            *probe("GET", served),
+            ("GET", UNKNOWN_PATH),
+            ("GET", f"/v2/p1/servers?name={UNKNOWN}"),
+        ],
+    ),
+    "image-release": (
+        ["scheduled-images-image-release", STRAY_IMAGE],
+        lambda served: [
+            ("GET", f"/v2/images/{STRAY_IMAGE}"),
+            *probe("GET", served),
+            ("GET", UNKNOWN_PATH),
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize("served", m.ALIASES)
+@pytest.mark.parametrize("case", UNKNOWN_CASES)
+def test_unknown_uuid_says_no_such_server_and_changes_nothing(
+    nova, mock, served, case
+):
+    register_unknown_server(mock, UNKNOWN, served)
+    mock.get(
+        f"{IMAGE}/v2/images/{STRAY_IMAGE}",
+        json=glance_image(STRAY_IMAGE, 2, marked=False, server=UNKNOWN),
+    )
+    argv, expected = UNKNOWN_CASES[case]
+    result = nova(*argv)
+    assert (result.code, result.out) == (1, "")
+    assert result.error_lines == [
+        f"ERROR (CommandError): No server with a name or ID of '{UNKNOWN}' "
+        "exists."
+    ]
+    assert api_calls(mock) == expected(served)
+
+
+def test_unknown_uuid_on_a_cloud_that_serves_neither_alias(nova, mock):
+    # Nova's generic 404 on both aliases: novaclient's own lookup says
+    # whether the server exists.
+    for alias in m.ALIASES:
+        mock.get(
+            f"{COMPUTE}/servers/{UNKNOWN}/{alias}",
+            status_code=404,
+            json=GENERIC_404,
+        )
+    mock.get(f"{COMPUTE}/servers/{UNKNOWN}", status_code=404, json=GENERIC_404)
+    mock.get(f"{COMPUTE}/servers?name={UNKNOWN}", json={"servers": []})
+    result = nova("scheduled-images-show", UNKNOWN)
     assert result.code == 1
     assert result.error_lines == [
-        f"ERROR (CommandError): No server with a name or ID of '{unknown}' "
+        f"ERROR (CommandError): No server with a name or ID of '{UNKNOWN}' "
         "exists."
     ]
 
