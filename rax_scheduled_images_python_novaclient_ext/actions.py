@@ -191,15 +191,12 @@ def group_by_server(
 ) -> dict[str, list[dict[str, Any]]]:
     """Images to release, by the server whose count they rejoin.
 
-    :raises novaclient.exceptions.CommandError: for an image of no
-        server, before anything is changed.
+    :raises ScheduleError: for an image of no server, before anything is
+        changed.
     """
     by_server: dict[str, list[dict[str, Any]]] = {}
     for image in found:
-        try:
-            server_id = domain.check_releasable(image)
-        except domain.ScheduleError as error:
-            raise exceptions.CommandError(str(error)) from None
+        server_id = domain.check_releasable(image)
         by_server.setdefault(server_id, []).append(image)
     return by_server
 
@@ -246,8 +243,8 @@ def release_forecasts(
 ) -> list[str]:
     """The forecast for every server whose count a release changes.
 
-    :raises novaclient.exceptions.CommandError: for an image of no
-        server, before anything is sent that changes anything.
+    :raises ScheduleError: for an image of no server, before anything
+        is sent that changes anything.
     :raises NoSuchServer: for an image whose server does not exist,
         before anything is sent that changes anything.
     """
