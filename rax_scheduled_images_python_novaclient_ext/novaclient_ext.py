@@ -66,10 +66,10 @@ def _schedules(cs: Any) -> ScheduleManager:
     return ScheduleManager(cs)
 
 
-Command = Callable[[Any, argparse.Namespace], None]
+_Command = Callable[[Any, argparse.Namespace], None]
 
 
-def _error_boundary(command: Command) -> Command:
+def _error_boundary(command: _Command) -> _Command:
     """The one place a ``nova`` command's errors become what novaclient's
     shell prints (``ERROR (<class>): <message>``, exit 1)."""
 
