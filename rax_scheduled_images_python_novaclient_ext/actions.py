@@ -15,7 +15,10 @@ Finding a server or images by name or ID, reading a server's retention,
 and working out the text that forecasts a release. Each sends requests
 through the managers and decides nothing itself: the decisions are in
 :mod:`.schedule`. Errors are novaclient's (``CommandError`` for what a
-user typed); the ``openstack`` side turns them into osc-lib's.
+user typed) and the types of :mod:`.errors`; each front end converts
+them once, at its command boundary. As in novaclient (``cs.servers``), a
+plural noun names a manager (``images``, ``schedules``); lists of what
+they return are ``found`` or ``listed``.
 """
 
 from __future__ import annotations
@@ -23,11 +26,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
-from novaclient import exceptions, utils
+from novaclient import base, exceptions, utils
 from oslo_utils import uuidutils
 
 from rax_scheduled_images_python_novaclient_ext import retry
 from rax_scheduled_images_python_novaclient_ext import schedule as domain
+from rax_scheduled_images_python_novaclient_ext.errors import (
+    NoSchedule,
+    NoSuchServer,
+)
 
 T = TypeVar("T")
 
@@ -59,71 +66,94 @@ def find_server(cs: Any, server: str, policy: retry.RetryPolicy) -> Any:
     """
     require_name(server)
     if not uuidutils.is_uuid_like(server):
-        # Nova's name filter is a pattern search: keep exact matches only.
-        listed = retry.call(
-            policy,
-            lambda: cs.servers.list(
-                detailed=False, search_opts={"name": server}
-            ),
-        )
-        exact = [found for found in listed if found.name == server]
-        if len(exact) == 1:
-            return exact[0]
-        if len(exact) > 1:
-            raise exceptions.CommandError(
-                f"Multiple server matches found for '{server}', use an ID "
-                "to be more specific."
-            )
+        found = _named(cs, server, policy)
+        if found is not None:
+            return found
     # novaclient's lookup sends its own requests: give them the same
     # retries as ours.
     return retry.call(policy, lambda: utils.find_resource(cs.servers, server))
 
 
+def _named(cs: Any, name: str, policy: retry.RetryPolicy) -> Any | None:
+    """The one server named exactly ``name``; None when there is none.
+
+    :raises novaclient.exceptions.CommandError: more than one.
+    """
+    listed = retry.call(
+        policy,
+        lambda: cs.servers.list(detailed=False, search_opts={"name": name}),
+    )
+    # Nova's name filter is a pattern search: keep exact matches only.
+    exact = [found for found in listed if found.name == name]
+    if len(exact) > 1:
+        raise exceptions.CommandError(
+            f"Multiple server matches found for '{name}', use an ID "
+            "to be more specific."
+        )
+    return exact[0] if exact else None
+
+
 def on_server(
     cs: Any,
     server: str,
-    action: Callable[[str], T],
+    action: Callable[[Any], T],
     policy: retry.RetryPolicy,
 ) -> T:
-    """Run ``action`` with the id of the server named by ``server``.
+    """Run ``action`` on the server named by ``server``.
 
-    A UUID goes straight to the scheduled-images call, which proves the
-    server exists, saving the lookup a name needs. If Nova answers that
-    no such server exists, the usual lookup runs to give novaclient's own
-    message (or to find a server whose name merely looks like a UUID).
+    ``action`` gets the ``Server`` found when ``server`` is a name (the
+    lookup proved it exists, so the managers ask nothing more), and the
+    UUID as typed otherwise: the scheduled-images call goes first, and
+    the manager confirms the server only where the API's answer proves
+    nothing (see :mod:`.manager`). When no server has that id, a server
+    whose name merely looks like a UUID is looked for before novaclient's
+    "No server with a name or ID of ... exists." is raised.
+
+    :raises novaclient.exceptions.CommandError: no such server, or more
+        than one of that name.
     """
     if not uuidutils.is_uuid_like(server):
-        return action(str(find_server(cs, server, policy).id))
+        return action(find_server(cs, server, policy))
     try:
         return action(server)
-    except exceptions.NotFound as error:
-        if is_no_schedule(error):
+    except NoSchedule:
+        raise
+    except NoSuchServer as error:
+        found = _named(cs, server, policy)
+        if found is None:
+            raise exceptions.CommandError(error.message) from None
+    except exceptions.NotFound:
+        # Nova's generic 404 on both aliases, from a cloud that serves
+        # neither: novaclient's lookup says whether the server exists.
+        found = find_server(cs, server, policy)
+        if found.id == server:
             raise
-        server_id = str(find_server(cs, server, policy).id)
-        if server_id == server:
-            raise
-        return action(server_id)
+    return action(found)
 
 
-def is_no_schedule(error: exceptions.NotFound) -> bool:
-    """True for the "no schedule" 404, not Nova's "no such server"."""
-    message = str(getattr(error, "message", ""))
-    return message.startswith("Scheduled images not enabled") or (
-        "image schedule does not exist" in message.lower()
-    )
+def retention_of(schedules: Any, server: Any) -> int | None:
+    """The retention of ``server``'s schedule; None when it has none.
 
-
-def retention_of(schedules: Any, server_id: str) -> int | None:
-    """The server's retention; None when it has no schedule.
-
-    :raises novaclient.exceptions.NotFound: Nova's own 404 (no server).
+    :param server: an id (confirmed as ``ScheduleManager.get`` does) or
+        a ``Server``.
+    :raises NoSuchServer: when no server of this project has the id.
     """
     try:
-        return int(schedules.get(server_id).retention)
-    except exceptions.NotFound as error:
-        if is_no_schedule(error):
-            return None
-        raise
+        return int(schedules.get(server).retention)
+    except NoSchedule:
+        return None
+
+
+def id_and_retention(schedules: Any, server: Any) -> tuple[str, int | None]:
+    """``server``'s id and :func:`retention_of` it, for :func:`on_server`."""
+    return str(base.getid(server)), retention_of(schedules, server)
+
+
+# Printed on stderr by both front ends' schedule lists.
+FALLBACK_NOTE = (
+    "This cloud's server list does not show image schedules: each "
+    "server's schedule was asked for on its own."
+)
 
 
 def no_schedule_note(server_id: str) -> str:
@@ -161,15 +191,12 @@ def group_by_server(
 ) -> dict[str, list[dict[str, Any]]]:
     """Images to release, by the server whose count they rejoin.
 
-    :raises novaclient.exceptions.CommandError: for an image of no
-        server, before anything is changed.
+    :raises ScheduleError: for an image of no server, before anything is
+        changed.
     """
     by_server: dict[str, list[dict[str, Any]]] = {}
     for image in found:
-        try:
-            server_id = domain.check_releasable(image)
-        except domain.ScheduleError as error:
-            raise exceptions.CommandError(str(error)) from None
+        server_id = domain.check_releasable(image)
         by_server.setdefault(server_id, []).append(image)
     return by_server
 
@@ -182,11 +209,11 @@ def release_forecast(
 ) -> list[str]:
     """The lines that say what the next run deletes once ``releasing``
     (images of ``server_id``) carry the marker again.
+
+    :raises NoSuchServer: when the images' server does not exist (or
+        is another project's): nothing can be forecast for it.
     """
-    try:
-        retention = retention_of(schedules, server_id)
-    except exceptions.NotFound:
-        retention = None  # the server is gone: nothing of it is pruned
+    retention = retention_of(schedules, server_id)
     if retention is None:
         return [no_schedule_note(server_id)]
     listed = {str(i["id"]): i for i in images.list_for_server(server_id)}
@@ -216,8 +243,10 @@ def release_forecasts(
 ) -> list[str]:
     """The forecast for every server whose count a release changes.
 
-    :raises novaclient.exceptions.CommandError: for an image of no
-        server, before anything is sent that changes anything.
+    :raises ScheduleError: for an image of no server, before anything
+        is sent that changes anything.
+    :raises NoSuchServer: for an image whose server does not exist,
+        before anything is sent that changes anything.
     """
     lines: list[str] = []
     for server_id, releasing in group_by_server(found).items():

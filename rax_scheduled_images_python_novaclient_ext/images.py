@@ -97,13 +97,14 @@ def _error_text(resp: Any) -> Any:
             inner = next(iter(body.values()))
             message = inner.get("message") if isinstance(inner, dict) else None
         if isinstance(message, str):
-            return {"message": _one_line(message), "details": body}
+            return {"message": _glance_message(message), "details": body}
         return body
-    text = _one_line(getattr(resp, "text", "") or "")
+    text = _glance_message(getattr(resp, "text", "") or "")
     return {"message": text} if text else None
 
 
-def _one_line(text: str) -> str:
+def _glance_message(text: str) -> str:
+    """Glance's error text as one plain line: no HTML, no line breaks."""
     words = _TAGS.sub(" ", text).split()
     line = " ".join(words)
     # Glance's 404 repeats webob's generic explanation before the

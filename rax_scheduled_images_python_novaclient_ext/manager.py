@@ -14,73 +14,50 @@
 Programs reach it as ``client.rax_scheduled_images_python_novaclient_ext``
 on a ``novaclient.client.Client`` (the name of the extension), exactly as
 with the original 0.3.1 release, or build it with
-``ScheduleManager(client)``. Each method is one HTTP request on a
-cloud that serves the default API alias.
+``ScheduleManager(client)``.
+
+The API answers GET and DELETE of a server's schedule without looking
+the server up: a server that does not exist (or belongs to another
+project) gets the same answer as one without a schedule. So where that
+answer proves nothing, a bare id costs one more request,
+``GET /servers/{id}``, to tell the two apart; a GET that answers 200, a
+POST (which checks the server itself) and a ``Server`` object (already
+read from Nova) need none. The HTTP side, and the reading of the
+cloud's 404s, is :mod:`.subresource`.
 """
 
 from __future__ import annotations
 
-import os
-import threading
 from collections.abc import Iterator
 from typing import Any
 from urllib import parse
 
 from novaclient import base, exceptions
 
-from rax_scheduled_images_python_novaclient_ext import retry
 from rax_scheduled_images_python_novaclient_ext import schedule as domain
 
 # The alias names stay importable from here, where programs found them.
 from rax_scheduled_images_python_novaclient_ext.config import (
-    ALIAS_ENV,
+    ALIAS_ENV,  # noqa: F401 (re-exported)
     ALIASES,
-    DEFAULT_ALIAS,
+    DEFAULT_ALIAS,  # noqa: F401 (re-exported)
     RACKSPACE_ALIAS,  # noqa: F401 (re-exported)
     SERVER_ATTRIBUTE,
 )
-
-# Text of the extension's own 404 ("Image schedule does not exist for
-# server <id>"); any other 404 on the sub-resource is Nova's generic one,
-# which means an unknown server or an alias this cloud does not serve.
-_EXTENSION_404_TEXT = "image schedule does not exist"
-
-
-def quote_id(value: object) -> str:
-    """Percent-quote an id into exactly one URL path segment.
-
-    '/' is quoted too. "", "." and ".." are refused: no quoting keeps
-    them one segment (requests turns %2E back into a dot, and a dot
-    segment names the parent path), and no id is ever one of them.
-
-    :raises ValueError: for "", "." and "..".
-    """
-    text = str(value)
-    if text in ("", ".", ".."):
-        raise ValueError(f"'{text}' is not a valid id.")
-    return parse.quote(text, safe="")
+from rax_scheduled_images_python_novaclient_ext.errors import (
+    NoSchedule,
+    NoSuchServer,  # noqa: F401 (re-exported)
+)
+from rax_scheduled_images_python_novaclient_ext.subresource import (
+    AliasedManager,
+    quote_id,  # noqa: F401 (re-exported: images.py and programs use it)
+    resolve_alias,  # noqa: F401 (re-exported)
+)
 
 
-def resolve_alias(alias: str | None = None) -> tuple[str, bool]:
-    """Return ``(alias, pinned)`` from an argument or the environment.
-
-    :raises ValueError: for a name that is not one of :data:`ALIASES`.
-    """
-    chosen = alias or os.environ.get(ALIAS_ENV) or None
-    if chosen is None:
-        return DEFAULT_ALIAS, False
-    if chosen not in ALIASES:
-        raise ValueError(
-            f"Unknown scheduled images API alias '{chosen}': use "
-            + " or ".join(ALIASES)
-            + "."
-        )
-    return chosen, True
-
-
-def is_extension_not_found(error: exceptions.NotFound) -> bool:
-    """True for the extension's "no schedule" 404, not Nova's generic one."""
-    return _EXTENSION_404_TEXT in str(getattr(error, "message", "")).lower()
+def _known(server: Any) -> bool:
+    """A ``Server`` object was read from Nova: it proves the server."""
+    return hasattr(server, "id")
 
 
 class ImageSchedule(base.Resource):
@@ -102,7 +79,7 @@ class ImageSchedule(base.Resource):
         return domain.schedule_from_api(self._info)
 
 
-class ScheduleManager(base.Manager):
+class ScheduleManager(AliasedManager):
     """Show, enable and disable a server's scheduled images.
 
     :param api: a ``novaclient.v2.client.Client``.
@@ -120,42 +97,36 @@ class ScheduleManager(base.Manager):
 
     resource_class = ImageSchedule
 
-    def __init__(
-        self,
-        api: Any,
-        alias: str | None = None,
-        retry_policy: retry.RetryPolicy | None = None,
-    ) -> None:
-        super().__init__(api)
-        self.retry_policy = retry_policy or retry.RetryPolicy.from_env()
-        self.alias, self._alias_known = resolve_alias(alias)
-        self._alias_pinned = self._alias_known
-        self._alias_lock = threading.Lock()
-
-    @property
-    def server_attribute(self) -> str:
-        """The server attribute (and list filter) of the current alias."""
-        return SERVER_ATTRIBUTE[self.alias]
-
     # -- the Python API ---------------------------------------------------
 
-    def get(self, server: Any) -> ImageSchedule:
+    def get(self, server: Any, *, confirm: bool = True) -> ImageSchedule:
         """Return the image schedule of ``server`` (an id or a Server).
 
-        :raises novaclient.exceptions.NotFound: ``Scheduled images not
-            enabled for server <id>`` when it has no schedule; Nova's own
-            404 when the server does not exist.
+        One request when the server has a schedule. The API answers a
+        server that does not exist (or belongs to another project) with
+        the same 404 as a server without a schedule, so after that 404
+        an id costs one more request, ``GET /servers/{id}``, to tell
+        them apart; a ``Server`` object (read from Nova) needs none.
+
+        :param confirm: False skips that request, for a caller whose
+            next request checks the server anyway (a POST); the 404 is
+            then raised as :class:`NoSchedule`.
+        :raises NoSchedule: (a ``novaclient.exceptions.NotFound``)
+            ``Scheduled images not enabled for server <id>`` when it has
+            no schedule.
+        :raises NoSuchServer: (a ``NotFound`` too) ``No server with a
+            name or ID of '<id>' exists.`` when no server of this
+            project has the id.
+        :raises novaclient.exceptions.NotFound: Nova's generic 404 when
+            the cloud serves neither API alias.
         :raises MalformedResponseError: when the answer is not a schedule.
         """
         server_id = base.getid(server)
         try:
             resp, body = self._call("GET", server_id)
-        except exceptions.NotFound as error:
-            if is_extension_not_found(error):
-                raise exceptions.NotFound(
-                    404,
-                    f"Scheduled images not enabled for server {server_id}",
-                ) from None
+        except NoSchedule:
+            if confirm and not _known(server):
+                self.confirm_server(server_id)
             raise
         return self._resource(body, resp)
 
@@ -182,7 +153,11 @@ class ScheduleManager(base.Manager):
         return self.set(server, wanted)
 
     def set(self, server: Any, wanted: domain.Schedule) -> ImageSchedule:
-        """Set exactly the schedule ``wanted`` on ``server``."""
+        """Set exactly the schedule ``wanted`` on ``server``.
+
+        :raises NoSuchServer: when no server of this project has the id
+            (the API checks it: no extra request).
+        """
         server_id = base.getid(server)
         resp, body = self._call("POST", server_id, wanted.to_body())
         return self._resource(body, resp)
@@ -191,18 +166,24 @@ class ScheduleManager(base.Manager):
         """Disable scheduled images on ``server``.
 
         Images already taken stay. A server that has no schedule is
-        already disabled, which is not an error (older versions of the
-        service answer that case with their 404).
+        already disabled, which is not an error (Rackspace's service
+        answers 202 there, the original extension its 404).
 
-        :raises novaclient.exceptions.NotFound: when the server does not
-            exist.
+        An id is confirmed first with ``GET /servers/{id}`` (a
+        ``Server`` object needs no such request): the API answers a
+        server that does not exist exactly as one without a schedule,
+        so only that read can tell that nothing was disabled.
+
+        :raises NoSuchServer: when no server of this project has the
+            id; no DELETE is sent.
         """
         server_id = base.getid(server)
+        if not _known(server):
+            self.confirm_server(server_id)
         try:
             self._call("DELETE", server_id)
-        except exceptions.NotFound as error:
-            if not is_extension_not_found(error):
-                raise
+        except NoSchedule:
+            pass
 
     def list_schedules(
         self, all_servers: bool = False, concurrency: int = 8
@@ -389,70 +370,13 @@ class ScheduleManager(base.Manager):
     def _schedule_or_none(
         self, server: dict[str, Any]
     ) -> domain.Schedule | None | exceptions.NotFound:
+        # Listed servers are known: their 404 needs no confirming.
         try:
-            return self.get(str(server["id"])).to_schedule()
+            return self.get(str(server["id"]), confirm=False).to_schedule()
+        except NoSchedule:
+            return None
         except exceptions.NotFound as error:
-            if str(getattr(error, "message", "")).startswith(
-                "Scheduled images not enabled"
-            ):
-                return None
             return error
-
-    # -- HTTP -------------------------------------------------------------
-
-    def url(self, server_id: object, alias: str | None = None) -> str:
-        """The sub-resource path of ``server_id``, id percent-quoted."""
-        return f"/servers/{quote_id(server_id)}/{alias or self.alias}"
-
-    def _send(
-        self, method: str, server_id: object, alias: str, body: Any = None
-    ) -> tuple[Any, Any]:
-        url = self.url(server_id, alias)
-        http = self.api.client
-        if method == "POST":
-            return self._retried(lambda: http.post(url, body=body))
-        if method == "DELETE":
-            return self._retried(lambda: http.delete(url))
-        return self._retried(lambda: http.get(url))
-
-    def _retried(self, send: Any) -> Any:
-        return retry.call(self.retry_policy, send)
-
-    def _call(
-        self, method: str, server_id: object, body: Any = None
-    ) -> tuple[Any, Any]:
-        # Read both together: another thread may learn the alias while
-        # this request is out, and what counts is what was known when it
-        # was sent (else a generic 404 on the wrong alias would be taken
-        # for "no such server").
-        with self._alias_lock:
-            alias, known = self.alias, self._alias_known
-        try:
-            answer = self._send(method, server_id, alias, body)
-        except exceptions.NotFound as error:
-            if known or is_extension_not_found(error):
-                self._learn(alias)
-                raise
-            other = ALIASES[1 - ALIASES.index(alias)]
-            try:
-                answer = self._send(method, server_id, other, body)
-            except exceptions.NotFound as second:
-                if not is_extension_not_found(second):
-                    # Neither alias knows the server: Nova's own 404.
-                    raise error from None
-                self._learn(other)
-                raise
-            self._learn(other)
-            return answer
-        self._learn(alias)
-        return answer
-
-    def _learn(self, alias: str) -> None:
-        if self._alias_pinned:
-            return
-        with self._alias_lock:
-            self.alias = alias
-            self._alias_known = True
 
     def _resource(self, body: Any, resp: Any) -> ImageSchedule:
         schedule = domain.schedule_from_api(body)

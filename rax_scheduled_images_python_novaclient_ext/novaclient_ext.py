@@ -31,6 +31,7 @@ directories without ``__init__.py``, so only the entry point loads us.
 from __future__ import annotations
 
 import argparse
+import functools
 import operator
 import sys
 from collections.abc import Callable, Sequence
@@ -40,6 +41,10 @@ from novaclient import exceptions, utils
 
 from rax_scheduled_images_python_novaclient_ext import actions
 from rax_scheduled_images_python_novaclient_ext import schedule as domain
+from rax_scheduled_images_python_novaclient_ext.errors import (
+    NoSchedule,
+    NoSuchServer,
+)
 from rax_scheduled_images_python_novaclient_ext.manager import (
     ScheduleManager,
 )
@@ -61,15 +66,30 @@ def _schedules(cs: Any) -> ScheduleManager:
     return ScheduleManager(cs)
 
 
-def _checked(parse: Callable[[Any], T], value: Any) -> T:
-    """Run a domain parser, turning its error into novaclient's."""
-    try:
-        return parse(value)
-    except domain.ScheduleError as error:
-        raise exceptions.CommandError(str(error)) from None
+_Command = Callable[[Any, argparse.Namespace], None]
 
 
-def _on_server(cs: Any, server: str, action: Callable[[str], T]) -> T:
+def _error_boundary(command: _Command) -> _Command:
+    """The one place a ``nova`` command's errors become what novaclient's
+    shell prints (``ERROR (<class>): <message>``, exit 1)."""
+
+    @functools.wraps(command)
+    def run(cs: Any, args: argparse.Namespace) -> None:
+        try:
+            command(cs, args)
+        except domain.ScheduleError as error:
+            raise exceptions.CommandError(str(error)) from None
+        except NoSuchServer as error:
+            # As for a mistyped name: novaclient's CommandError.
+            raise exceptions.CommandError(error.message) from None
+        except NoSchedule as error:
+            # The guide's (and 0.3.1's) line: "ERROR (NotFound): ...".
+            raise exceptions.NotFound(404, error.message) from None
+
+    return run
+
+
+def _on_server(cs: Any, server: str, action: Callable[[Any], T]) -> T:
     return actions.on_server(cs, server, action, _schedules(cs).retry_policy)
 
 
@@ -93,20 +113,20 @@ _RETENTION_HELP = (
 )
 @utils.arg("server", metavar="<server>", help="Name or ID of server.")
 @utils.arg("retention", metavar="<retention>", help=_RETENTION_HELP)
+@_error_boundary
 def do_scheduled_images_enable(cs: Any, args: argparse.Namespace) -> None:
     """Enable daily or weekly scheduled images on a server.
 
     Run it again to change the retention or the day: the whole schedule
     is replaced.
     """
-    wanted = _checked(
-        lambda v: domain.new_schedule(v, args.day_of_week), args.retention
-    )
+    wanted = domain.new_schedule(args.retention, args.day_of_week)
     manager = _schedules(cs)
-    _on_server(cs, args.server, lambda sid: manager.set(sid, wanted))
+    _on_server(cs, args.server, lambda server: manager.set(server, wanted))
 
 
 @utils.arg("server", metavar="<server>", help="Name or ID of server.")
+@_error_boundary
 def do_scheduled_images_disable(cs: Any, args: argparse.Namespace) -> None:
     """Disable scheduled images on a server.
 
@@ -117,6 +137,7 @@ def do_scheduled_images_disable(cs: Any, args: argparse.Namespace) -> None:
 
 
 @utils.arg("server", metavar="<server>", help="Name or ID of server.")
+@_error_boundary
 def do_scheduled_images_show(cs: Any, args: argparse.Namespace) -> None:
     """Show the image schedule (type and retention) of a server."""
     manager = _schedules(cs)
@@ -145,6 +166,7 @@ def _print_rows(
 
 
 @utils.arg("server", metavar="<server>", help="Name or ID of server.")
+@_error_boundary
 def do_scheduled_images_image_list(cs: Any, args: argparse.Namespace) -> None:
     """List a server's images, oldest first, and what the service will do.
 
@@ -154,12 +176,14 @@ def do_scheduled_images_image_list(cs: Any, args: argparse.Namespace) -> None:
     """
     manager = _schedules(cs)
     server_id, retention = _on_server(
-        cs, args.server, lambda sid: (sid, actions.retention_of(manager, sid))
+        cs,
+        args.server,
+        lambda server: actions.id_and_retention(manager, server),
     )
     if retention is None:
         print(actions.no_schedule_note(server_id), file=sys.stderr)
-    images = _images(cs).list_for_server(server_id)
-    rows = domain.image_rows(images, server_id, retention)
+    listed = _images(cs).list_for_server(server_id)
+    rows = domain.image_rows(listed, server_id, retention)
     _print_rows(domain.IMAGE_COLUMNS, [row.cells() for row in rows])
 
 
@@ -169,6 +193,7 @@ def do_scheduled_images_image_list(cs: Any, args: argparse.Namespace) -> None:
     nargs="+",
     help="Name or ID of an image (several may be given).",
 )
+@_error_boundary
 def do_scheduled_images_image_keep(cs: Any, args: argparse.Namespace) -> None:
     """Keep images: the service will never count or delete them.
 
@@ -193,6 +218,7 @@ def do_scheduled_images_image_keep(cs: Any, args: argparse.Namespace) -> None:
     nargs="+",
     help="Name or ID of an image (several may be given).",
 )
+@_error_boundary
 def do_scheduled_images_image_release(
     cs: Any, args: argparse.Namespace
 ) -> None:
@@ -220,6 +246,7 @@ def do_scheduled_images_image_release(
     help="List servers without an image schedule too (blank type, day "
     "and retention).",
 )
+@_error_boundary
 def do_scheduled_images_list(cs: Any, args: argparse.Namespace) -> None:
     """List the servers that have an image schedule.
 
@@ -228,9 +255,5 @@ def do_scheduled_images_list(cs: Any, args: argparse.Namespace) -> None:
     """
     rows = _schedules(cs).list_schedules(all_servers=args.all_servers)
     if rows.used_fallback:
-        print(
-            "This cloud's server list does not show image schedules: each "
-            "server's schedule was asked for on its own.",
-            file=sys.stderr,
-        )
+        print(actions.FALLBACK_NOTE, file=sys.stderr)
     _print_rows(domain.SCHEDULE_COLUMNS, [row.cells() for row in rows])

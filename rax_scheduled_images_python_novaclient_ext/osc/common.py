@@ -9,20 +9,23 @@
 # WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 # License for the specific language governing permissions and limitations
 # under the License.
-"""What the ``openstack`` commands share: finding servers, fanning out.
+"""What the ``openstack`` commands share: finding servers, fanning out,
+and the one place their errors become osc-lib's.
 
-Server resolution is the ``nova`` commands' own (a UUID goes straight to
-the scheduled-images call, which proves the server exists; a name is
-looked up the way novaclient does, with its messages for unknown and
-ambiguous names), so both front ends answer alike.
+Server resolution is the ``nova`` commands' own
+(:func:`.actions.on_server`: a UUID goes straight to the scheduled-images
+call, and is confirmed only where the API's answer proves nothing; a
+name is looked up the way novaclient does, with its messages for unknown
+and ambiguous names), so both front ends answer alike.
 """
 
 from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import functools
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from novaclient import exceptions as nova_exceptions
 from osc_lib import exceptions
@@ -30,12 +33,17 @@ from osc_lib import exceptions
 from rax_scheduled_images_python_novaclient_ext import actions
 from rax_scheduled_images_python_novaclient_ext import images as images_api
 from rax_scheduled_images_python_novaclient_ext import schedule as domain
+from rax_scheduled_images_python_novaclient_ext.errors import (
+    NoSchedule,
+    NoSuchServer,
+)
 from rax_scheduled_images_python_novaclient_ext.manager import (
     ScheduleManager,
 )
 
 T = TypeVar("T")
 ItemT = TypeVar("ItemT")
+TakeAction = TypeVar("TakeAction", bound=Callable[..., Any])
 
 DEFAULT_CONCURRENCY = 8
 
@@ -67,74 +75,65 @@ def images(app: Any) -> images_api.ImageManager:
     )
 
 
-def retention(app: Any, server_id: str) -> int | None:
-    """The retention of ``server_id``'s schedule; None when it has none.
-
-    :raises novaclient.exceptions.NotFound: Nova's own 404 (no server).
-    """
-    return actions.retention_of(schedules(app), server_id)
-
-
 def one_line(error: BaseException) -> str:
     """The message a user sees for ``error``, on one line."""
     text = str(error) or error.__class__.__name__
     return " ".join(text.split())
 
 
-def checked(decide: Callable[..., T], *args: Any) -> T:
-    """Run a domain function, turning its error into osc-lib's."""
-    try:
-        return decide(*args)
-    except domain.ScheduleError as error:
-        raise exceptions.CommandError(str(error)) from None
+def error_boundary(take_action: TakeAction) -> TakeAction:
+    """The one place an ``openstack`` command's errors become osc-lib's
+    ``CommandError``: what the user typed (novaclient's ``CommandError``,
+    the domain's ``ScheduleError``) and the meanings of :mod:`.errors`,
+    each as its bare message (cliff prints it and exits 1)."""
+
+    @functools.wraps(take_action)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return take_action(*args, **kwargs)
+        except (NoSchedule, NoSuchServer) as error:
+            raise exceptions.CommandError(error.message) from None
+        except (
+            nova_exceptions.CommandError,
+            domain.ScheduleError,
+        ) as error:
+            raise exceptions.CommandError(str(error)) from None
+
+    return cast(TakeAction, run)
 
 
 def check_server_names(servers: Sequence[str]) -> list[str]:
     """The servers named on the command line, in order, each once.
 
-    :raises osc_lib.exceptions.CommandError: for an empty name, before
-        any request is sent.
+    :raises novaclient.exceptions.CommandError: for an empty name,
+        before any request is sent.
     """
     for server in servers:
-        if not server or not server.strip():
-            raise exceptions.CommandError(
-                "A server name or ID is required, not an empty string."
-            )
+        actions.require_name(server)
     return list(dict.fromkeys(servers))
-
-
-def is_no_schedule(error: nova_exceptions.NotFound) -> bool:
-    """True for the "no schedule" 404, not Nova's "no such server"."""
-    return actions.is_no_schedule(error)
 
 
 def find_server(app: Any, server: str) -> Any:
     """The novaclient Server named (or identified) by ``server``.
 
-    :raises osc_lib.exceptions.CommandError: novaclient's message for an
-        unknown or ambiguous name.
+    :raises novaclient.exceptions.CommandError: novaclient's message for
+        an unknown or ambiguous name.
     """
-    check_server_names([server])
-    try:
-        return actions.find_server(
-            compute(app), server, schedules(app).retry_policy
-        )
-    except nova_exceptions.CommandError as error:
-        raise exceptions.CommandError(str(error)) from None
+    return actions.find_server(
+        compute(app), server, schedules(app).retry_policy
+    )
 
 
-def on_server(app: Any, server: str, action: Callable[[str], T]) -> T:
-    """Run ``action`` with the id of ``server``, as ``nova`` does.
+def on_server(app: Any, server: str, action: Callable[[Any], T]) -> T:
+    """Run ``action`` on ``server`` as ``nova`` does
+    (:func:`.actions.on_server`).
 
-    :raises osc_lib.exceptions.CommandError: for unknown or ambiguous
+    :raises novaclient.exceptions.CommandError: for unknown or ambiguous
         names; the API's own errors pass through.
     """
-    try:
-        return actions.on_server(
-            compute(app), server, action, schedules(app).retry_policy
-        )
-    except nova_exceptions.CommandError as error:
-        raise exceptions.CommandError(str(error)) from None
+    return actions.on_server(
+        compute(app), server, action, schedules(app).retry_policy
+    )
 
 
 def add_concurrency_option(

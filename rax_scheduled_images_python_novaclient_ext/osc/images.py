@@ -22,32 +22,14 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
-from typing import Any
 
-from novaclient import exceptions as nova_exceptions
-from osc_lib import exceptions
 from osc_lib.command import command
 
 from rax_scheduled_images_python_novaclient_ext import actions
 from rax_scheduled_images_python_novaclient_ext import schedule as domain
-from rax_scheduled_images_python_novaclient_ext.images import (
-    ImageManager,
-)
 from rax_scheduled_images_python_novaclient_ext.osc import common
 
 FLEET_COLUMNS: tuple[str, ...] = ("Server", *domain.IMAGE_COLUMNS)
-
-_label = actions.image_label
-
-
-def _find_images(
-    manager: ImageManager, names: list[str]
-) -> list[dict[str, Any]]:
-    """Every image named, each once, all found before any is changed."""
-    try:
-        return actions.find_images(manager, names)
-    except nova_exceptions.CommandError as error:
-        raise exceptions.CommandError(str(error)) from None
 
 
 class ListScheduledImages(command.Lister):
@@ -77,6 +59,7 @@ class ListScheduledImages(command.Lister):
         )
         return parser
 
+    @common.error_boundary
     def take_action(
         self, parsed_args: argparse.Namespace
     ) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
@@ -87,12 +70,11 @@ class ListScheduledImages(command.Lister):
     def _one_server(
         self, server: str
     ) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
-        common.check_server_names([server])
-        # A UUID: the schedule request proves the server exists.
+        manager = common.schedules(self.app)
         server_id, retention = common.on_server(
             self.app,
             server,
-            lambda sid: (sid, common.retention(self.app, sid)),
+            lambda found: actions.id_and_retention(manager, found),
         )
         if retention is None:
             self.app.stderr.write(actions.no_schedule_note(server_id) + "\n")
@@ -154,9 +136,10 @@ class KeepScheduledImages(command.Command):
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         return _add_images(super().get_parser(prog_name), "keep")
 
+    @common.error_boundary
     def take_action(self, parsed_args: argparse.Namespace) -> None:
         manager = common.images(self.app)
-        found = _find_images(manager, parsed_args.image)
+        found = actions.find_images(manager, parsed_args.image)
         common.for_each(
             self.app,
             found,
@@ -168,7 +151,7 @@ class KeepScheduledImages(command.Command):
             ),
             parsed_args.concurrency,
             "image",
-            label=_label,
+            label=actions.image_label,
         )
 
 
@@ -185,15 +168,13 @@ class ReleaseScheduledImages(command.Command):
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         return _add_images(super().get_parser(prog_name), "release")
 
+    @common.error_boundary
     def take_action(self, parsed_args: argparse.Namespace) -> None:
         manager = common.images(self.app)
-        found = _find_images(manager, parsed_args.image)
-        try:
-            forecast = actions.release_forecasts(
-                manager, common.schedules(self.app), found
-            )
-        except nova_exceptions.CommandError as error:
-            raise exceptions.CommandError(str(error)) from None
+        found = actions.find_images(manager, parsed_args.image)
+        forecast = actions.release_forecasts(
+            manager, common.schedules(self.app), found
+        )
         for line in forecast:
             self.app.stdout.write(line + "\n")
         common.for_each(
@@ -207,5 +188,5 @@ class ReleaseScheduledImages(command.Command):
             ),
             parsed_args.concurrency,
             "image",
-            label=_label,
+            label=actions.image_label,
         )

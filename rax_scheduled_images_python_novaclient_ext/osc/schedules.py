@@ -16,11 +16,12 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from novaclient import exceptions as nova_exceptions
 from osc_lib import exceptions
 from osc_lib.command import command
 
+from rax_scheduled_images_python_novaclient_ext import actions
 from rax_scheduled_images_python_novaclient_ext import schedule as domain
+from rax_scheduled_images_python_novaclient_ext.errors import NoSchedule
 from rax_scheduled_images_python_novaclient_ext.osc import common
 
 SHOW_COLUMNS = ("server_id", "server_name", "type", "day_of_week", "retention")
@@ -38,7 +39,7 @@ _RETENTION_HELP = (
 )
 
 
-def _one_line(schedule: domain.Schedule) -> str:
+def _schedule_line(schedule: domain.Schedule) -> str:
     """``nova scheduled-images-show``'s two lines, on one."""
     return ", ".join(domain.format_schedule(schedule).splitlines())
 
@@ -53,23 +54,18 @@ class ShowSchedule(command.ShowOne):
         )
         return parser
 
+    @common.error_boundary
     def take_action(
         self, parsed_args: argparse.Namespace
     ) -> tuple[tuple[str, ...], tuple[Any, ...]]:
         # The name is part of the answer, so even a UUID is looked up;
-        # and a server read by id may show its schedule already.
+        # and a server read by id may show its schedule already. The
+        # Server found proves the server: a 404 means no schedule.
         server = common.find_server(self.app, parsed_args.server)
         manager = common.schedules(self.app)
         schedule = manager.shown_on(server)
         if schedule is None:
-            try:
-                schedule = manager.get(server.id).to_schedule()
-            except nova_exceptions.NotFound as error:
-                if common.is_no_schedule(error):
-                    raise exceptions.CommandError(
-                        f"Scheduled images not enabled for server {server.id}"
-                    ) from None
-                raise
+            schedule = manager.get(server).to_schedule()
         return SHOW_COLUMNS, (
             server.id,
             getattr(server, "name", None),
@@ -112,6 +108,7 @@ class SetSchedule(command.Command):
         )
         return parser
 
+    @common.error_boundary
     def take_action(self, parsed_args: argparse.Namespace) -> None:
         retention = parsed_args.retention
         day = parsed_args.day_of_week
@@ -122,8 +119,8 @@ class SetSchedule(command.Command):
                 "Nothing to set: give --retention, --day-of-week or --daily."
             )
         if retention is not None:
-            common.checked(domain.parse_retention, retention)
-        common.checked(domain.parse_day_of_week, day)
+            domain.parse_retention(retention)
+        domain.parse_day_of_week(day)
         servers = common.check_server_names(parsed_args.server)
         manager = common.schedules(self.app)
 
@@ -131,26 +128,27 @@ class SetSchedule(command.Command):
         # of the current one would carry over, so it is not read.
         whole = retention is not None and (day is not None or daily)
 
-        def change(server_id: str) -> domain.Schedule:
+        def change(server: Any) -> domain.Schedule:
             # No PUT: the POST replaces the whole schedule, so read it
             # first and carry over what the user did not mention.
             current: domain.Schedule | None = None
             if not whole:
                 try:
-                    current = manager.get(server_id).to_schedule()
-                except nova_exceptions.NotFound as error:
-                    if not common.is_no_schedule(error):
-                        raise
-            wanted = common.checked(
-                domain.merge_schedule, current, retention, day, daily
-            )
-            return manager.set(server_id, wanted).to_schedule()
+                    # Not confirmed: the POST checks the server.
+                    current = manager.get(server, confirm=False).to_schedule()
+                except NoSchedule:
+                    if retention is None:
+                        # No POST follows "no schedule yet": make sure
+                        # there is a server before saying so.
+                        manager.confirm_server(server)
+            wanted = domain.merge_schedule(current, retention, day, daily)
+            return manager.set(server, wanted).to_schedule()
 
         common.for_each(
             self.app,
             servers,
             lambda server: common.on_server(self.app, server, change),
-            _one_line,
+            _schedule_line,
             parsed_args.concurrency,
             "server",
         )
@@ -173,6 +171,7 @@ class UnsetSchedule(command.Command):
         )
         return parser
 
+    @common.error_boundary
     def take_action(self, parsed_args: argparse.Namespace) -> None:
         servers = common.check_server_names(parsed_args.server)
         manager = common.schedules(self.app)
@@ -211,6 +210,7 @@ class ListSchedules(command.Lister):
         )
         return parser
 
+    @common.error_boundary
     def take_action(
         self, parsed_args: argparse.Namespace
     ) -> tuple[tuple[str, ...], list[tuple[str | int, ...]]]:
@@ -219,8 +219,5 @@ class ListSchedules(command.Lister):
             concurrency=parsed_args.concurrency,
         )
         if getattr(rows, "used_fallback", False):
-            self.app.stderr.write(
-                "This cloud's server list does not show image schedules: "
-                "each server's schedule was asked for on its own.\n"
-            )
+            self.app.stderr.write(actions.FALLBACK_NOTE + "\n")
         return domain.SCHEDULE_COLUMNS, [row.cells() for row in rows]

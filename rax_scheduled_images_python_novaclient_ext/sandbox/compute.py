@@ -24,7 +24,14 @@ from .protocol import (
     not_found,
     require_method,
 )
-from .state import ALIAS_ATTRIBUTES, DAYS, Schedule, Server, State
+from .state import (
+    ALIAS_ATTRIBUTES,
+    DAYS,
+    OS_SI_ALIAS,
+    Schedule,
+    Server,
+    State,
+)
 
 NAMESPACE = "http://docs.openstack.org/servers/api/ext/scheduled_images/v1.0"
 V2_UPDATED = "2011-01-21T11:33:21Z"
@@ -255,30 +262,44 @@ class _ProjectApi:
     # ----- the scheduled images sub-resource --------------------------------
 
     def schedule(self, server_id: str, alias: str) -> Response:
-        server = self._server(server_id)
-        # An unknown server and the alias this cloud does not serve both
-        # get Nova's generic 404, not the extension's own text.
-        if server is None or alias != self.settings.alias:
+        # The alias this cloud does not serve is no route at all: Nova's
+        # generic 404, whatever the server.
+        if alias != self.settings.alias:
             raise not_found()
         require_method(self.request, "GET, POST, DELETE")
-        if self.request.method == "GET":
-            if server.schedule is None:
+        server = self._server(server_id)
+        if self.request.method == "POST":
+            # Only POST looks the server up.
+            if server is None:
                 raise not_found(
-                    f"Image schedule does not exist for server {server.id}"
+                    f"Specified instance {server_id} could not be found."
                 )
-            return Response(200, {"image_schedule": server.schedule.to_api()})
-        if self.request.method == "DELETE":
-            # Newer servers answer 202 even when nothing was scheduled.
-            changed = server.schedule is not None
+            schedule = parse_schedule(
+                self.request.json(), self.settings.max_retention
+            )
+            server.schedule = schedule
+            return Response(
+                200, {"image_schedule": schedule.to_api()}, changed=True
+            )
+        # GET and DELETE read the schedule without looking the server up,
+        # as the reference extension does: a server that does not exist,
+        # or is another project's, answers as one without a schedule.
+        current = server.schedule if server is not None else None
+        if self.request.method == "GET":
+            if current is None:
+                raise not_found(
+                    f"Image schedule does not exist for server {server_id}"
+                )
+            return Response(200, {"image_schedule": current.to_api()})
+        if current is None and alias == OS_SI_ALIAS:
+            # The original extension's DELETE answers "no schedule" with
+            # its 404; Rackspace's service answers 202.
+            raise not_found(
+                f"Image schedule does not exist for server {server_id}"
+            )
+        if server is not None:
             server.schedule = None
-            return Response(202, changed=changed)
-        schedule = parse_schedule(
-            self.request.json(), self.settings.max_retention
-        )
-        server.schedule = schedule
-        return Response(
-            200, {"image_schedule": schedule.to_api()}, changed=True
-        )
+        return Response(202, changed=current is not None)
 
     # ----- extensions and flavors -------------------------------------------
 

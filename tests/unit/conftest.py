@@ -179,23 +179,61 @@ def nova(
     return run
 
 
-def register_unknown_server(mock: rm.Mocker, server_id: str) -> None:
-    """Nova knows no server ``server_id``: every route the commands try
-    for it (both aliases, a read by id, a name search) finds nothing."""
+def register_unknown_server(
+    mock: rm.Mocker, server_id: str, served: str = "os-si-image-schedule"
+) -> None:
+    """Nova knows no server ``server_id`` (or it is another project's),
+    on a cloud serving the alias ``served``, answering as api.md says:
+    the extension's GET and DELETE do not look the server up, so they
+    answer as for a server without a schedule (the original extension's
+    404; Rackspace's DELETE 202); POST checks it; the alias not served
+    is Nova's generic 404; reading the server and searching its name
+    find nothing."""
     generic_404 = {
         "itemNotFound": {
             "message": "The resource could not be found.",
             "code": 404,
         }
     }
+    no_schedule_404 = {
+        "itemNotFound": {
+            "message": f"Image schedule does not exist for server {server_id}",
+            "code": 404,
+        }
+    }
     for alias in ("os-si-image-schedule", "rax-si-image-schedule"):
-        mock.get(
-            f"{COMPUTE}/servers/{server_id}/{alias}",
+        url = f"{COMPUTE}/servers/{server_id}/{alias}"
+        if alias != served:
+            for method in ("GET", "POST", "DELETE"):
+                mock.register_uri(
+                    method, url, status_code=404, json=generic_404
+                )
+            continue
+        mock.get(url, status_code=404, json=no_schedule_404)
+        if alias == "rax-si-image-schedule":
+            mock.delete(url, status_code=202)
+        else:
+            mock.delete(url, status_code=404, json=no_schedule_404)
+        mock.post(
+            url,
             status_code=404,
-            json=generic_404,
+            json={
+                "itemNotFound": {
+                    "message": f"Specified instance {server_id} could not "
+                    "be found.",
+                    "code": 404,
+                }
+            },
         )
     mock.get(
-        f"{COMPUTE}/servers/{server_id}", status_code=404, json=generic_404
+        f"{COMPUTE}/servers/{server_id}",
+        status_code=404,
+        json={
+            "itemNotFound": {
+                "message": f"Instance {server_id} could not be found.",
+                "code": 404,
+            }
+        },
     )
     mock.get(f"{COMPUTE}/servers?name={server_id}", json={"servers": []})
 

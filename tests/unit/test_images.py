@@ -731,7 +731,7 @@ def test_list_schedules_fallback_runs_at_most_concurrency_at_once(
 
     # requests-mock answers one request at a time (a global lock), so
     # the overlap is measured on the schedule GET itself.
-    def slow_get(server_id):
+    def slow_get(server_id, confirm=True):
         with lock:
             running[0] += 1
             peak[0] = max(peak[0], running[0])

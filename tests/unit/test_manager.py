@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from novaclient import exceptions
 
+from rax_scheduled_images_python_novaclient_ext import errors
 from rax_scheduled_images_python_novaclient_ext import manager as m
 from rax_scheduled_images_python_novaclient_ext import schedule as s
 
@@ -14,6 +15,20 @@ OS_URL = f"{COMPUTE}/servers/{SERVER_ID}/os-si-image-schedule"
 RAX_URL = f"{COMPUTE}/servers/{SERVER_ID}/rax-si-image-schedule"
 OS_PATH = f"/v2/p1/servers/{SERVER_ID}/os-si-image-schedule"
 RAX_PATH = f"/v2/p1/servers/{SERVER_ID}/rax-si-image-schedule"
+SERVER_URL = f"{COMPUTE}/servers/{SERVER_ID}"
+SERVER_PATH = f"/v2/p1/servers/{SERVER_ID}"
+NO_INSTANCE_404 = {
+    "itemNotFound": {
+        "message": f"Specified instance {SERVER_ID} could not be found.",
+        "code": 404,
+    }
+}
+INSTANCE_404 = {
+    "itemNotFound": {
+        "message": f"Instance {SERVER_ID} could not be found.",
+        "code": 404,
+    }
+}
 GENERIC_404 = {
     "itemNotFound": {
         "message": "The resource could not be found.",
@@ -69,12 +84,72 @@ def test_get_accepts_a_server_object(client, mock):
 
 def test_get_not_enabled_raises_the_original_message(client, mock):
     mock.get(OS_URL, status_code=404, json=NO_SCHEDULE_404)
+    mock.get(SERVER_URL, json={"server": {"id": SERVER_ID}})
     with pytest.raises(exceptions.NotFound) as raised:
         m.ScheduleManager(client).get(SERVER_ID)
+    # 0.3.1's exception and text, now as its own type.
+    assert type(raised.value) is errors.NoSchedule
     assert str(raised.value) == (
         f"Scheduled images not enabled for server {SERVER_ID} (HTTP 404)"
     )
-    assert len(mock.request_history) == 1
+    # The 404 fits an unknown server too: the server is read to tell.
+    assert sent(mock) == [("GET", OS_PATH), ("GET", SERVER_PATH)]
+
+
+@pytest.mark.parametrize(
+    ("served", "expected"),
+    [
+        (m.DEFAULT_ALIAS, [("GET", OS_PATH), ("GET", SERVER_PATH)]),
+        (
+            m.RACKSPACE_ALIAS,
+            [("GET", OS_PATH), ("GET", RAX_PATH), ("GET", SERVER_PATH)],
+        ),
+    ],
+)
+def test_get_unknown_server_raises_no_such_server(
+    client, mock, served, expected
+):
+    # The extension answers an unknown (or another project's) server
+    # exactly as a server without a schedule (api.md).
+    for alias, url in (
+        (m.DEFAULT_ALIAS, OS_URL),
+        (m.RACKSPACE_ALIAS, RAX_URL),
+    ):
+        answer = NO_SCHEDULE_404 if alias == served else GENERIC_404
+        mock.get(url, status_code=404, json=answer)
+    mock.get(SERVER_URL, status_code=404, json=INSTANCE_404)
+    with pytest.raises(errors.NoSuchServer) as raised:
+        m.ScheduleManager(client).get(SERVER_ID)
+    assert isinstance(raised.value, exceptions.NotFound)
+    assert raised.value.message == (
+        f"No server with a name or ID of '{SERVER_ID}' exists."
+    )
+    assert sent(mock) == expected
+
+
+def test_get_of_a_server_object_needs_no_confirmation(client, mock):
+    mock.get(OS_URL, status_code=404, json=NO_SCHEDULE_404)
+
+    class Server:
+        id = SERVER_ID
+
+    with pytest.raises(errors.NoSchedule):
+        m.ScheduleManager(client).get(Server())
+    assert sent(mock) == [("GET", OS_PATH)]
+
+
+def test_get_without_confirm_raises_no_schedule_unchecked(client, mock):
+    mock.get(OS_URL, status_code=404, json=NO_SCHEDULE_404)
+    with pytest.raises(errors.NoSchedule):
+        m.ScheduleManager(client).get(SERVER_ID, confirm=False)
+    assert sent(mock) == [("GET", OS_PATH)]
+
+
+def test_confirm_server_raises_no_such_server_on_404(client, mock):
+    mock.get(SERVER_URL, status_code=404, json=INSTANCE_404)
+    with pytest.raises(errors.NoSuchServer):
+        m.ScheduleManager(client).confirm_server(SERVER_ID)
+    assert sent(mock) == [("GET", SERVER_PATH)]
 
 
 def test_get_malformed_answer_names_the_problem(client, mock):
@@ -141,21 +216,65 @@ def test_enable_passes_the_servers_refusal_through(client, mock):
         m.ScheduleManager(client).enable(SERVER_ID, 70000)
 
 
-def test_disable_is_one_delete(client, mock):
+def test_enable_unknown_server_raises_no_such_server(client, mock):
+    # POST checks the server itself: no extra request.
+    mock.post(OS_URL, status_code=404, json=NO_INSTANCE_404)
+    with pytest.raises(errors.NoSuchServer):
+        m.ScheduleManager(client).enable(SERVER_ID, 3)
+    assert sent(mock) == [("POST", OS_PATH)]
+
+
+def test_enable_unknown_server_on_rackspace_learns_the_alias(client, mock):
+    mock.post(OS_URL, status_code=404, json=GENERIC_404)
+    mock.post(RAX_URL, status_code=404, json=NO_INSTANCE_404)
+    manager = m.ScheduleManager(client)
+    with pytest.raises(errors.NoSuchServer):
+        manager.enable(SERVER_ID, 3)
+    assert sent(mock) == [("POST", OS_PATH), ("POST", RAX_PATH)]
+    assert manager.alias == m.RACKSPACE_ALIAS
+
+
+def test_disable_confirms_the_server_then_deletes(client, mock):
+    mock.get(SERVER_URL, json={"server": {"id": SERVER_ID}})
     mock.delete(OS_URL, status_code=202)
     assert m.ScheduleManager(client).disable(SERVER_ID) is None
+    assert sent(mock) == [("GET", SERVER_PATH), ("DELETE", OS_PATH)]
+
+
+def test_disable_of_a_server_object_is_one_delete(client, mock):
+    mock.delete(OS_URL, status_code=202)
+
+    class Server:
+        id = SERVER_ID
+
+    m.ScheduleManager(client).disable(Server())
     assert sent(mock) == [("DELETE", OS_PATH)]
 
 
 def test_disable_when_not_enabled_is_not_an_error(client, mock):
+    mock.get(SERVER_URL, json={"server": {"id": SERVER_ID}})
     mock.delete(OS_URL, status_code=404, json=NO_SCHEDULE_404)
     m.ScheduleManager(client).disable(SERVER_ID)
-    assert len(mock.request_history) == 1
+    assert sent(mock) == [("GET", SERVER_PATH), ("DELETE", OS_PATH)]
+
+
+@pytest.mark.parametrize("alias", [m.DEFAULT_ALIAS, m.RACKSPACE_ALIAS])
+def test_disable_unknown_server_raises_and_deletes_nothing(
+    client, mock, alias
+):
+    mock.get(SERVER_URL, status_code=404, json=INSTANCE_404)
+    # What either alias would answer: Rackspace's 202, or the 404.
+    mock.delete(RAX_URL, status_code=202)
+    mock.delete(OS_URL, status_code=404, json=NO_SCHEDULE_404)
+    with pytest.raises(errors.NoSuchServer):
+        m.ScheduleManager(client, alias=alias).disable(SERVER_ID)
+    assert sent(mock) == [("GET", SERVER_PATH)]
 
 
 def test_falls_back_to_rackspace_alias_once_and_remembers(client, mock):
     mock.get(OS_URL, status_code=404, json=GENERIC_404)
     mock.get(RAX_URL, json={"image_schedule": {"retention": 3}})
+    mock.get(SERVER_URL, json={"server": {"id": SERVER_ID}})
     mock.delete(RAX_URL, status_code=202)
     manager = m.ScheduleManager(client)
     assert manager.get(SERVER_ID).retention == 3
@@ -163,6 +282,7 @@ def test_falls_back_to_rackspace_alias_once_and_remembers(client, mock):
     assert sent(mock) == [
         ("GET", OS_PATH),
         ("GET", RAX_PATH),
+        ("GET", SERVER_PATH),
         ("DELETE", RAX_PATH),
     ]
     assert manager.alias == m.RACKSPACE_ALIAS
@@ -172,7 +292,8 @@ def test_falls_back_to_rackspace_alias_once_and_remembers(client, mock):
 def test_fallback_keeps_the_extension_not_found(client, mock):
     mock.get(OS_URL, status_code=404, json=GENERIC_404)
     mock.get(RAX_URL, status_code=404, json=NO_SCHEDULE_404)
-    with pytest.raises(exceptions.NotFound, match="not enabled"):
+    mock.get(SERVER_URL, json={"server": {"id": SERVER_ID}})
+    with pytest.raises(errors.NoSchedule, match="not enabled"):
         m.ScheduleManager(client).get(SERVER_ID)
 
 

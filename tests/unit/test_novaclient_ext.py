@@ -10,10 +10,19 @@ import pytest
 
 from rax_scheduled_images_python_novaclient_ext import manager as m
 
-from .conftest import COMPUTE, SERVER_ID, api_calls, register_unknown_server
+from .conftest import (
+    COMPUTE,
+    IMAGE,
+    SERVER_ID,
+    api_calls,
+    glance_image,
+    register_unknown_server,
+)
 
 SCHED_URL = f"{COMPUTE}/servers/{SERVER_ID}/os-si-image-schedule"
 SCHED_PATH = f"/v2/p1/servers/{SERVER_ID}/os-si-image-schedule"
+SERVER_URL = f"{COMPUTE}/servers/{SERVER_ID}"
+SERVER_PATH = f"/v2/p1/servers/{SERVER_ID}"
 NO_SCHEDULE_404 = {
     "itemNotFound": {
         "message": f"Image schedule does not exist for server {SERVER_ID}",
@@ -83,12 +92,32 @@ def test_show_prints_daily_schedule_by_name(nova, mock, myserver_by_name):
 
 def test_show_not_enabled_prints_the_guides_error(nova, mock):
     mock.get(SCHED_URL, status_code=404, json=NO_SCHEDULE_404)
+    mock.get(SERVER_URL, json={"server": server(SERVER_ID, "myserver")})
     result = nova("scheduled-images-show", SERVER_ID)
     assert result.code == 1
     assert result.out == ""
     assert result.error_lines == [
         "ERROR (NotFound): Scheduled images not enabled for server "
         f"{SERVER_ID} (HTTP 404)"
+    ]
+    # The 404 fits an unknown server too: the server is read to tell.
+    assert api_calls(mock) == [("GET", SCHED_PATH), ("GET", SERVER_PATH)]
+
+
+def test_show_not_enabled_by_name_needs_no_second_read(
+    nova, mock, myserver_by_name
+):
+    mock.get(SCHED_URL, status_code=404, json=NO_SCHEDULE_404)
+    result = nova("scheduled-images-show", "myserver")
+    assert result.code == 1
+    assert result.error_lines == [
+        "ERROR (NotFound): Scheduled images not enabled for server "
+        f"{SERVER_ID} (HTTP 404)"
+    ]
+    # The name lookup proved the server.
+    assert api_calls(mock) == [
+        ("GET", "/v2/p1/servers?name=myserver"),
+        ("GET", SCHED_PATH),
     ]
 
 
@@ -115,11 +144,45 @@ def test_enable_daily_by_name(nova, mock, myserver_by_name):
     assert mock.last_request.json() == {"image_schedule": {"retention": 31}}
 
 
-def test_disable_by_uuid(nova, mock):
+def test_disable_by_uuid_confirms_the_server(nova, mock):
+    mock.get(SERVER_URL, json={"server": server(SERVER_ID, "myserver")})
     mock.delete(SCHED_URL, status_code=202)
     result = nova("scheduled-images-disable", SERVER_ID)
     assert (result.code, result.out, result.error_lines) == (0, "", [])
-    assert api_calls(mock) == [("DELETE", SCHED_PATH)]
+    assert api_calls(mock) == [("GET", SERVER_PATH), ("DELETE", SCHED_PATH)]
+
+
+@pytest.mark.parametrize(
+    ("alias", "answer"),
+    [
+        ("os-si-image-schedule", NO_SCHEDULE_404),
+        ("rax-si-image-schedule", None),
+    ],
+)
+def test_disable_of_a_server_without_schedule_is_a_success(
+    nova, mock, monkeypatch, alias, answer
+):
+    monkeypatch.setenv(m.ALIAS_ENV, alias)
+    url = f"{COMPUTE}/servers/{SERVER_ID}/{alias}"
+    mock.get(SERVER_URL, json={"server": server(SERVER_ID, "myserver")})
+    if answer is None:
+        mock.delete(url, status_code=202)  # Rackspace's answer
+    else:
+        mock.delete(url, status_code=404, json=answer)
+    result = nova("scheduled-images-disable", SERVER_ID)
+    assert (result.code, result.out, result.error_lines) == (0, "", [])
+
+
+def test_disable_by_name_is_one_lookup_and_one_delete(
+    nova, mock, myserver_by_name
+):
+    mock.delete(SCHED_URL, status_code=202)
+    result = nova("scheduled-images-disable", "myserver")
+    assert (result.code, result.error_lines) == (0, [])
+    assert api_calls(mock) == [
+        ("GET", "/v2/p1/servers?name=myserver"),
+        ("DELETE", SCHED_PATH),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -188,13 +251,99 @@ def test_unknown_name_gets_novaclients_message(nova, mock):
     ]
 
 
-def test_unknown_uuid_gets_novaclients_message(nova, mock):
-    unknown = "99999999-9999-4999-8999-999999999999"
-    register_unknown_server(mock, unknown)
-    result = nova("scheduled-images-show", unknown)
+UNKNOWN = "99999999-9999-4999-8999-999999999999"
+UNKNOWN_PATH = f"/v2/p1/servers/{UNKNOWN}"
+STRAY_IMAGE = "eeeeeeee-0000-4000-8000-000000000001"
+
+
+def probe(method, served):
+    """The sub-resource requests of a process that does not know the
+    alias yet: the default first, then the one ``served``."""
+    first = [(method, f"{UNKNOWN_PATH}/os-si-image-schedule")]
+    if served == "os-si-image-schedule":
+        return first
+    return [*first, (method, f"{UNKNOWN_PATH}/rax-si-image-schedule")]
+
+
+# The server is read to confirm the API's answer, then a server named
+# like the UUID is looked for; POST checks the server itself.
+UNKNOWN_CASES = {
+    "show": (
+        ["scheduled-images-show", UNKNOWN],
+        lambda served: [
+            *probe("GET", served),
+            ("GET", UNKNOWN_PATH),
+            ("GET", f"/v2/p1/servers?name={UNKNOWN}"),
+        ],
+    ),
+    "disable": (
+        ["scheduled-images-disable", UNKNOWN],
+        lambda served: [
+            ("GET", UNKNOWN_PATH),
+            ("GET", f"/v2/p1/servers?name={UNKNOWN}"),
+        ],
+    ),
+    "enable": (
+        ["scheduled-images-enable", UNKNOWN, "3"],
+        lambda served: [
+            *probe("POST", served),
+            ("GET", f"/v2/p1/servers?name={UNKNOWN}"),
+        ],
+    ),
+    "image-list": (
+        ["scheduled-images-image-list", UNKNOWN],
+        lambda served: [
+            *probe("GET", served),
+            ("GET", UNKNOWN_PATH),
+            ("GET", f"/v2/p1/servers?name={UNKNOWN}"),
+        ],
+    ),
+    "image-release": (
+        ["scheduled-images-image-release", STRAY_IMAGE],
+        lambda served: [
+            ("GET", f"/v2/images/{STRAY_IMAGE}"),
+            *probe("GET", served),
+            ("GET", UNKNOWN_PATH),
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize("served", m.ALIASES)
+@pytest.mark.parametrize("case", UNKNOWN_CASES)
+def test_unknown_uuid_says_no_such_server_and_changes_nothing(
+    nova, mock, served, case
+):
+    register_unknown_server(mock, UNKNOWN, served)
+    mock.get(
+        f"{IMAGE}/v2/images/{STRAY_IMAGE}",
+        json=glance_image(STRAY_IMAGE, 2, marked=False, server=UNKNOWN),
+    )
+    argv, expected = UNKNOWN_CASES[case]
+    result = nova(*argv)
+    assert (result.code, result.out) == (1, "")
+    assert result.error_lines == [
+        f"ERROR (CommandError): No server with a name or ID of '{UNKNOWN}' "
+        "exists."
+    ]
+    assert api_calls(mock) == expected(served)
+
+
+def test_unknown_uuid_on_a_cloud_that_serves_neither_alias(nova, mock):
+    # Nova's generic 404 on both aliases: novaclient's own lookup says
+    # whether the server exists.
+    for alias in m.ALIASES:
+        mock.get(
+            f"{COMPUTE}/servers/{UNKNOWN}/{alias}",
+            status_code=404,
+            json=GENERIC_404,
+        )
+    mock.get(f"{COMPUTE}/servers/{UNKNOWN}", status_code=404, json=GENERIC_404)
+    mock.get(f"{COMPUTE}/servers?name={UNKNOWN}", json={"servers": []})
+    result = nova("scheduled-images-show", UNKNOWN)
     assert result.code == 1
     assert result.error_lines == [
-        f"ERROR (CommandError): No server with a name or ID of '{unknown}' "
+        f"ERROR (CommandError): No server with a name or ID of '{UNKNOWN}' "
         "exists."
     ]
 

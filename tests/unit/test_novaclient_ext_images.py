@@ -25,6 +25,7 @@ from .conftest import (
 
 SCHED_URL = f"{COMPUTE}/servers/{SERVER_ID}/os-si-image-schedule"
 SCHED_PATH = f"/v2/p1/servers/{SERVER_ID}/os-si-image-schedule"
+SERVER_URL = f"{COMPUTE}/servers/{SERVER_ID}"
 LIST_URL = f"{IMAGE}/v2/images?instance_uuid={SERVER_ID}"
 # The first page asks for Glance's largest page; the next links are the
 # ones the mocked Image API gives.
@@ -150,6 +151,7 @@ def test_image_list_by_server_name(nova, mock, four_images):
 
 def test_image_list_without_schedule_says_so(nova, mock, four_images):
     mock.get(SCHED_URL, status_code=404, json=NO_SCHEDULE_404)
+    mock.get(SERVER_URL, json={"server": {"id": SERVER_ID}})
     result = nova("scheduled-images-image-list", SERVER_ID)
     assert result.code == 0
     assert result.error_lines == [
@@ -381,6 +383,7 @@ def test_release_on_a_server_without_schedule(nova, mock):
         f"{IMAGE}/v2/images/{IMG2}", json=glance_image(IMG2, 2, marked=False)
     )
     mock.get(SCHED_URL, status_code=404, json=NO_SCHEDULE_404)
+    mock.get(SERVER_URL, json={"server": {"id": SERVER_ID}})
     mock.patch(f"{IMAGE}/v2/images/{IMG2}", json={})
     result = nova("scheduled-images-image-release", IMG2)
     assert result.code == 0
@@ -394,6 +397,8 @@ def test_release_on_a_server_without_schedule(nova, mock):
     assert calls(mock) == [
         ("GET", f"/v2/images/{IMG2}"),
         ("GET", SCHED_PATH),
+        # The 404 fits a server that does not exist too: it is read.
+        ("GET", f"/v2/p1/servers/{SERVER_ID}"),
         ("PATCH", f"/v2/images/{IMG2}"),
     ]
 

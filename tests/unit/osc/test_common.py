@@ -6,6 +6,7 @@ import threading
 import time
 
 import pytest
+from novaclient import exceptions as nova_exceptions
 from osc_lib import exceptions
 from osc_lib.test import fakes
 
@@ -65,5 +66,7 @@ def test_check_server_names_keeps_order_and_drops_repeats():
 
 @pytest.mark.parametrize("name", ["", "   "])
 def test_check_server_names_refuses_empty_names(name):
-    with pytest.raises(exceptions.CommandError):
+    # actions.require_name's error; the command boundary makes it
+    # osc-lib's.
+    with pytest.raises(nova_exceptions.CommandError):
         common.check_server_names(["web1", name])

@@ -35,6 +35,7 @@ from .conftest import (
 WEEKLY_SAT_8 = {"image_schedule": {"day_of_week": "SATURDAY", "retention": 8}}
 DAILY_31 = {"image_schedule": {"retention": 31}}
 SERVER_PATH = f"/v2/p1/servers/{SERVER_ID}"
+SERVER_URL = f"{COMPUTE}/servers/{SERVER_ID}"
 
 
 @pytest.fixture
@@ -277,6 +278,7 @@ def test_set_without_schedule_needs_retention_and_posts_nothing(
     openstack, mock
 ):
     mock.get(SCHED_URL, status_code=404, json=no_schedule_404(SERVER_ID))
+    mock.get(SERVER_URL, json={"server": server(SERVER_ID, "myserver")})
     result = openstack(
         "server", "image", "schedule", "set", "--day-of-week", "mon",
         SERVER_ID,
@@ -286,7 +288,8 @@ def test_set_without_schedule_needs_retention_and_posts_nothing(
         f"{SERVER_ID}: This server has no image schedule yet: a retention "
         "is required.",
     ]
-    assert api_calls(mock) == [("GET", SCHED_PATH)]
+    # The 404 alone would fit an unknown server too: it is confirmed.
+    assert api_calls(mock) == [("GET", SCHED_PATH), ("GET", SERVER_PATH)]
 
 
 @pytest.mark.parametrize(
@@ -462,14 +465,17 @@ def test_set_falls_back_to_the_rackspace_alias(openstack, mock):
 # -- unset ----------------------------------------------------------------
 
 
-def test_unset_by_uuid_is_one_delete(openstack, mock):
+def test_unset_by_uuid_confirms_the_server_then_deletes(openstack, mock):
+    mock.get(SERVER_URL, json={"server": server(SERVER_ID, "myserver")})
     mock.delete(SCHED_URL, status_code=202)
     result = openstack("server", "image", "schedule", "unset", SERVER_ID)
     assert (result.code, result.out) == (
         0,
         f"{SERVER_ID}: scheduled images disabled\n",
     )
-    assert api_calls(mock) == [("DELETE", SCHED_PATH)]
+    # DELETE answers 202 (or its 404) for an unknown server too: only
+    # the read of the server proves something was there to disable.
+    assert api_calls(mock) == [("GET", SERVER_PATH), ("DELETE", SCHED_PATH)]
 
 
 def test_unset_by_name(openstack, mock, myserver):
@@ -487,6 +493,8 @@ def test_unset_by_name(openstack, mock, myserver):
 
 
 def test_unset_several_one_failing(openstack, mock):
+    for id_ in (WEB1, WEB2, WEB3):
+        mock.get(f"{COMPUTE}/servers/{id_}", json={"server": server(id_, "")})
     mock.delete(sched_url(WEB1), status_code=202)
     # Older services answer "no schedule" with their 404: still disabled.
     mock.delete(sched_url(WEB2), status_code=404, json=no_schedule_404(WEB2))
