@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from novaclient import exceptions, utils
 
-from rax_scheduled_images_python_novaclient_ext import actions
+from rax_scheduled_images_python_novaclient_ext import actions, bulk, terminal
 from rax_scheduled_images_python_novaclient_ext import schedule as domain
 from rax_scheduled_images_python_novaclient_ext.manager import (
     ScheduleManager,
@@ -85,6 +85,7 @@ _RETENTION_HELP = (
 )
 
 
+@terminal.escaping_stdio
 @utils.arg(
     "--day-of-week",
     metavar="<day>",
@@ -106,6 +107,7 @@ def do_scheduled_images_enable(cs: Any, args: argparse.Namespace) -> None:
     _on_server(cs, args.server, lambda sid: manager.set(sid, wanted))
 
 
+@terminal.escaping_stdio
 @utils.arg("server", metavar="<server>", help="Name or ID of server.")
 def do_scheduled_images_disable(cs: Any, args: argparse.Namespace) -> None:
     """Disable scheduled images on a server.
@@ -116,6 +118,7 @@ def do_scheduled_images_disable(cs: Any, args: argparse.Namespace) -> None:
     _on_server(cs, args.server, manager.disable)
 
 
+@terminal.escaping_stdio
 @utils.arg("server", metavar="<server>", help="Name or ID of server.")
 def do_scheduled_images_show(cs: Any, args: argparse.Namespace) -> None:
     """Show the image schedule (type and retention) of a server."""
@@ -144,6 +147,7 @@ def _print_rows(
     utils.print_list(rows, list(columns), formatters=formatters)
 
 
+@terminal.escaping_stdio
 @utils.arg("server", metavar="<server>", help="Name or ID of server.")
 def do_scheduled_images_image_list(cs: Any, args: argparse.Namespace) -> None:
     """List a server's images, oldest first, and what the service will do.
@@ -163,6 +167,39 @@ def do_scheduled_images_image_list(cs: Any, args: argparse.Namespace) -> None:
     _print_rows(domain.IMAGE_COLUMNS, [row.cells() for row in rows])
 
 
+def _change_each(
+    found: list[dict[str, Any]],
+    change: Callable[[dict[str, Any]], bool],
+    line: Callable[[str, bool], str],
+) -> None:
+    """Change each image in turn, one line each, as :mod:`.bulk` does.
+
+    A single image's error is the command's own; with several, each
+    failure has its line and the command ends with how many failed.
+    After Ctrl-C, exit 130 with :mod:`.bulk`'s line, not novaclient's
+    "terminating" one, which would say nothing of what was done.
+    """
+    try:
+        failures = bulk.change_each(
+            found,
+            change,
+            lambda image, changed: line(actions.image_label(image), changed),
+            actions.image_label,
+            1,
+            sys.stdout,
+            sys.stderr,
+        )
+    except bulk.Interrupted:
+        raise SystemExit(bulk.INTERRUPTED_EXIT) from None
+    if len(found) == 1 and failures:
+        raise failures[0][1]
+    if failures:
+        raise exceptions.CommandError(
+            bulk.failed_line(len(failures), len(found), "image")
+        )
+
+
+@terminal.escaping_stdio
 @utils.arg(
     "image",
     metavar="<image>",
@@ -176,17 +213,19 @@ def do_scheduled_images_image_keep(cs: Any, args: argparse.Namespace) -> None:
     it are already kept and left alone.
     """
     manager = _images(cs)
-    for image in actions.find_images(manager, args.image):
-        label = actions.image_label(image)
-        if manager.keep(image):
-            print(
-                f"Kept image {label}: the service will no longer "
-                "count or delete it."
-            )
-        else:
-            print(f"Image {label} is already kept: nothing to do.")
+    _change_each(
+        actions.find_images(manager, args.image),
+        manager.keep,
+        lambda label, changed: (
+            f"Kept image {label}: the service will no longer "
+            "count or delete it."
+            if changed
+            else f"Image {label} is already kept: nothing to do."
+        ),
+    )
 
 
+@terminal.escaping_stdio
 @utils.arg(
     "image",
     metavar="<image>",
@@ -205,14 +244,18 @@ def do_scheduled_images_image_release(
     found = actions.find_images(images, args.image)
     for line in actions.release_forecasts(images, _schedules(cs), found):
         print(line)
-    for image in found:
-        label = actions.image_label(image)
-        if images.release(image):
-            print(f"Released image {label}: the service counts it again.")
-        else:
-            print(f"Image {label} is already counted: nothing to do.")
+    _change_each(
+        found,
+        images.release,
+        lambda label, changed: (
+            f"Released image {label}: the service counts it again."
+            if changed
+            else f"Image {label} is already counted: nothing to do."
+        ),
+    )
 
 
+@terminal.escaping_stdio
 @utils.arg(
     "--all-servers",
     action="store_true",

@@ -1,0 +1,85 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""Names a terminal cannot show: escaped, never fatal.
+
+Python writes to stdout strictly: under an ASCII or ISO-8859-1 locale, or
+with ``PYTHONIOENCODING=ascii``, printing a server called ``café ☕``
+raises UnicodeEncodeError, and a bulk change then stops half done and
+half reported. Both front ends make their streams escape instead, when a
+command starts (every later line, tables and error messages too):
+``caf\\xe9 \\u2615``. Bytes that arrived undecodable on the command line
+(held as lone surrogates, PEP 383) go back out as they came, as
+Python's own ``surrogateescape`` would do.
+
+Standard library only.
+"""
+
+from __future__ import annotations
+
+import codecs
+import functools
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+ERRORS = "scheduled_images_escape"
+
+# Error handlers that give up on a character the encoding lacks.
+_FATAL = ("strict", "surrogateescape")
+
+
+def _escape(error: UnicodeError) -> tuple[str | bytes, int]:
+    """Encode-error handler: lone surrogates as their byte, the rest as
+    backslash escapes."""
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
+    chunk = error.object[error.start : error.end]
+    if not any(0xDC80 <= ord(char) <= 0xDCFF for char in chunk):
+        escaped = chunk.encode("ascii", "backslashreplace").decode("ascii")
+        return escaped, error.end
+    out = bytearray()
+    for char in chunk:
+        code = ord(char)
+        if 0xDC80 <= code <= 0xDCFF:
+            out.append(code - 0xDC00)
+        else:
+            out += char.encode("ascii", "backslashreplace")
+    return bytes(out), error.end
+
+
+codecs.register_error(ERRORS, _escape)
+
+
+def escape_unprintable(*streams: Any) -> None:
+    """Make each text stream escape what its encoding cannot show.
+
+    Streams that already replace or escape, or that are not text files
+    with an encoding (a StringIO), are left as they are.
+    """
+    for stream in streams:
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None and stream.errors in _FATAL:
+            reconfigure(errors=ERRORS)
+
+
+def escaping_stdio(command: Callable[..., T]) -> Callable[..., T]:
+    """A ``nova`` command that escapes on stdout and stderr what the
+    terminal cannot show."""
+
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> T:
+        escape_unprintable(sys.stdout, sys.stderr)
+        return command(*args, **kwargs)
+
+    return run
