@@ -31,7 +31,6 @@ directories without ``__init__.py``, so only the entry point loads us.
 from __future__ import annotations
 
 import argparse
-import operator
 import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -139,9 +138,11 @@ def _images(cs: Any) -> images_api.ImageManager:
 def _print_rows(
     columns: Sequence[str], rows: Sequence[Sequence[str | int]]
 ) -> None:
-    """A novaclient table of already formatted rows, in the given order."""
+    """A novaclient table of already formatted rows, in the given order,
+    each cell as the terminal will print it (so the columns line up)."""
+    encoding = getattr(sys.stdout, "encoding", None)
     formatters = {
-        column: operator.itemgetter(index)
+        column: lambda row, i=index: terminal.printable(row[i], encoding)
         for index, column in enumerate(columns)
     }
     utils.print_list(rows, list(columns), formatters=formatters)

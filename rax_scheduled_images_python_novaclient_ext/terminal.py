@@ -73,6 +73,15 @@ def escape_unprintable(*streams: Any) -> None:
             reconfigure(errors=ERRORS)
 
 
+def printable(value: T, encoding: str | None) -> T | str:
+    """``value`` as a stream of ``encoding`` made by
+    :func:`escape_unprintable` prints it, for a table to measure its
+    columns by what is printed. Anything but text is left as it is."""
+    if not isinstance(value, str) or not encoding:
+        return value
+    return value.encode(encoding, ERRORS).decode(encoding, "surrogateescape")
+
+
 def escaping_stdio(command: Callable[..., T]) -> Callable[..., T]:
     """A ``nova`` command that escapes on stdout and stderr what the
     terminal cannot show."""

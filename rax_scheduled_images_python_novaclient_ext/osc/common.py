@@ -23,6 +23,7 @@ import argparse
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
+from cliff import lister
 from novaclient import exceptions as nova_exceptions
 from osc_lib import exceptions
 
@@ -48,6 +49,27 @@ class EscapingOutput:
     def run(self, parsed_args: argparse.Namespace) -> int:
         terminal.escape_unprintable(self.app.stdout, self.app.stderr)
         result: int = super().run(parsed_args)  # type: ignore[misc]
+        return result
+
+    def produce_output(
+        self, parsed_args: argparse.Namespace, columns: Any, data: Any
+    ) -> int:
+        # A table sizes its columns by the text: give it the text as the
+        # terminal will print it, escapes included.
+        if getattr(parsed_args, "formatter", None) == "table":
+            encoding = getattr(self.app.stdout, "encoding", None)
+
+            def shown(values: Any) -> tuple[Any, ...]:
+                return tuple(terminal.printable(v, encoding) for v in values)
+
+            data = (
+                [shown(row) for row in data]
+                if isinstance(self, lister.Lister)
+                else shown(data)
+            )
+        result: int = super().produce_output(  # type: ignore[misc]
+            parsed_args, columns, data
+        )
         return result
 
 

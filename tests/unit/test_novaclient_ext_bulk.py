@@ -70,7 +70,9 @@ def test_image_list_table_on_an_ascii_terminal(nova, mock, three_images):
         stdout=ascii_stream(), stderr=ascii_stream(),
     )  # fmt: skip
     assert (result.code, result.error_lines) == (0, [])
-    assert f"| {IMG_B} | \\u2615" in result.out
+    assert f"| {IMG_B} | \\u2615 " in result.out
+    # The columns line up: sized by the text as printed.
+    assert len({len(line) for line in result.out.splitlines()}) == 1
 
 
 @pytest.mark.parametrize(

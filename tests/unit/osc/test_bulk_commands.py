@@ -197,3 +197,5 @@ def test_list_table_on_an_ascii_terminal(openstack, mock):
     )  # fmt: skip
     assert result.code == 0, result.err
     assert "| caf\\xe9 \\u2615 \\U0001f680 |" in result.out
+    # The columns line up: sized by the text as printed.
+    assert len({len(line) for line in result.out.splitlines()}) == 1
