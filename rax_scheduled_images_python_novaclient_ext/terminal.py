@@ -18,15 +18,19 @@ half reported. Both front ends make their streams escape instead, when a
 command starts (every later line, tables and error messages too):
 ``caf\\xe9 \\u2615``. Bytes that arrived undecodable on the command line
 (held as lone surrogates, PEP 383) go back out as they came, as
-Python's own ``surrogateescape`` would do.
+Python's own ``surrogateescape`` would do; and such arguments are read
+as UTF-8 when they are (:func:`as_typed`), so a name typed under an
+ASCII locale still finds its server or image.
 
 Standard library only.
 """
 
 from __future__ import annotations
 
+import argparse
 import codecs
 import functools
+import os
 import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -82,13 +86,44 @@ def printable(value: T, encoding: str | None) -> T | str:
     return value.encode(encoding, ERRORS).decode(encoding, "surrogateescape")
 
 
-def escaping_stdio(command: Callable[..., T]) -> Callable[..., T]:
+def as_typed(value: str) -> str:
+    """A command-line argument as typed, when the locale could not say.
+
+    Under an ASCII locale without Python's UTF-8 mode (``LC_ALL=C
+    PYTHONUTF8=0``), ``café`` typed on a UTF-8 terminal arrives as
+    ``caf\\udcc3\\udca9``, which no request can carry. Such bytes are read
+    as UTF-8 (as UTF-8 mode would, and as the cloud's names are); bytes
+    that are not UTF-8 stay as they came.
+    """
+    if not any(0xDC80 <= ord(char) <= 0xDCFF for char in value):
+        return value
+    try:
+        return os.fsencode(value).decode("utf-8")
+    except UnicodeError:
+        return value
+
+
+def read_as_typed(parsed: argparse.Namespace) -> None:
+    """:func:`as_typed` on every text argument of a parsed command line."""
+    for name, value in vars(parsed).items():
+        if isinstance(value, str):
+            setattr(parsed, name, as_typed(value))
+        elif isinstance(value, list) and all(
+            isinstance(item, str) for item in value
+        ):
+            setattr(parsed, name, [as_typed(item) for item in value])
+
+
+def escaping_stdio(
+    command: Callable[[Any, argparse.Namespace], T],
+) -> Callable[[Any, argparse.Namespace], T]:
     """A ``nova`` command that escapes on stdout and stderr what the
-    terminal cannot show."""
+    terminal cannot show, and reads its arguments as typed."""
 
     @functools.wraps(command)
-    def run(*args: Any, **kwargs: Any) -> T:
+    def run(cs: Any, args: argparse.Namespace) -> T:
         escape_unprintable(sys.stdout, sys.stderr)
-        return command(*args, **kwargs)
+        read_as_typed(args)
+        return command(cs, args)
 
     return run

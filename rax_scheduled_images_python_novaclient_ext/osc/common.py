@@ -42,12 +42,14 @@ DEFAULT_CONCURRENCY = 8
 
 class EscapingOutput:
     """First base of every ``openstack`` command here: what the terminal
-    cannot show is escaped, never fatal (see :mod:`..terminal`)."""
+    cannot show is escaped, never fatal, and arguments are read as typed
+    (see :mod:`..terminal`)."""
 
     app: Any
 
     def run(self, parsed_args: argparse.Namespace) -> int:
         terminal.escape_unprintable(self.app.stdout, self.app.stderr)
+        terminal.read_as_typed(parsed_args)
         result: int = super().run(parsed_args)  # type: ignore[misc]
         return result
 

@@ -174,9 +174,13 @@ def test_ctrl_c_during_keep_and_release(tmp_path, argv, keep, change) -> None:
 
 
 NAME = "café ☕ 🚀"
+# (environment, the encoding its output is in)
 TERMINALS = [
-    {"PYTHONIOENCODING": "ascii"},
-    {"PYTHONIOENCODING": "iso-8859-1"},  # an ISO-8859-1 terminal's Python
+    ({"PYTHONIOENCODING": "ascii"}, "ascii"),
+    ({"PYTHONIOENCODING": "iso-8859-1"}, "iso-8859-1"),
+    # The C locale without UTF-8 mode: ASCII out, and arguments typed on
+    # a UTF-8 terminal arrive undecoded.
+    ({"LC_ALL": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0"}, "ascii"),
 ]
 
 
@@ -202,8 +206,9 @@ def named_cloud():
 class Shown:
     """A command's output as a terminal of ``encoding`` shows it."""
 
-    def __init__(self, argv: list[str], env: dict[str, str]) -> None:
-        encoding = env["PYTHONIOENCODING"]
+    def __init__(
+        self, argv: list[str], env: dict[str, str], encoding: str
+    ) -> None:
         done = subprocess.run(
             [str(bin_dir() / argv[0]), *argv[1:]],
             capture_output=True,
@@ -238,7 +243,8 @@ def test_nova_release_by_name_on_a_terminal_without_the_names(
     cloud, _, images = named_cloud
     result = Shown(
         ["nova", "scheduled-images-image-release", "A", "☕", "C"],
-        _env(cloud, tmp_path, **terminal),
+        _env(cloud, tmp_path, **terminal[0]),
+        terminal[1],
     )
     assert result.code == 0, result
     assert _marked(cloud, images) == [True, True, True]
@@ -257,11 +263,13 @@ def test_openstack_keep_and_set_on_a_terminal_without_the_names(
     named_cloud, tmp_path, terminal
 ) -> None:
     cloud, server_id, images = named_cloud
-    env = _env(cloud, tmp_path, **terminal)
+    env = _env(cloud, tmp_path, **terminal[0])
     for image_id in images:
         with cloud.lock:
             cloud.state.images[image_id].properties[CREATED_BY] = SERVICE_MARK
-    kept = Shown(["openstack", "scheduled", "image", "keep", *images], env)
+    kept = Shown(
+        ["openstack", "scheduled", "image", "keep", *images], env, terminal[1]
+    )
     assert kept.code == 0, kept
     assert _marked(cloud, images) == [False, False, False]
     assert len(kept.out.splitlines()) == 3
@@ -270,10 +278,10 @@ def test_openstack_keep_and_set_on_a_terminal_without_the_names(
     result = Shown(
         ["openstack", "server", "image", "schedule", "set", "--retention",
          "6", "myserver", NAME, "db", "nosuch☕"],
-        env,
+        env, terminal[1],
     )  # fmt: skip
     assert result.code == 1, result
-    shown = "café" if terminal["PYTHONIOENCODING"] != "ascii" else "caf\\xe9"
+    shown = "café" if terminal[1] != "ascii" else "caf\\xe9"
     assert result.out.splitlines() == [
         "myserver: Schedule type: Daily, Retention: 6",
         f"{shown} \\u2615 \\U0001f680: Schedule type: Daily, Retention: 6",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import io
 
 from rax_scheduled_images_python_novaclient_ext import terminal
@@ -44,3 +45,21 @@ def test_streams_that_already_cope_are_left_alone():
     text = io.StringIO()
     terminal.escape_unprintable(out, text, object())
     assert out.errors == "replace"
+
+
+def test_arguments_undecoded_by_an_ascii_locale_are_read_as_utf8():
+    # What Python makes of "café ☕" typed under LC_ALL=C, PYTHONUTF8=0.
+    undecoded = "café ☕".encode().decode("ascii", "surrogateescape")
+    assert terminal.as_typed(undecoded) == "café ☕"
+    # Not UTF-8: left as it came; plain text is never touched.
+    assert terminal.as_typed("caf\udce9") == "caf\udce9"
+    assert terminal.as_typed("café") == "café"
+    parsed = argparse.Namespace(
+        server=[undecoded, "db"], retention="6", daily=False
+    )
+    terminal.read_as_typed(parsed)
+    assert vars(parsed) == {
+        "server": ["café ☕", "db"],
+        "retention": "6",
+        "daily": False,
+    }
