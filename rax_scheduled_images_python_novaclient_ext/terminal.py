@@ -43,20 +43,24 @@ ERRORS = "scheduled_images_escape"
 _FATAL = ("strict", "surrogateescape")
 
 
+def _undecoded(char: str) -> bool:
+    """A byte the locale could not decode, held as a lone surrogate."""
+    return 0xDC80 <= ord(char) <= 0xDCFF
+
+
 def _escape(error: UnicodeError) -> tuple[str | bytes, int]:
     """Encode-error handler: lone surrogates as their byte, the rest as
     backslash escapes."""
     if not isinstance(error, UnicodeEncodeError):
         raise error
     chunk = error.object[error.start : error.end]
-    if not any(0xDC80 <= ord(char) <= 0xDCFF for char in chunk):
+    if not any(_undecoded(char) for char in chunk):
         escaped = chunk.encode("ascii", "backslashreplace").decode("ascii")
         return escaped, error.end
     out = bytearray()
     for char in chunk:
-        code = ord(char)
-        if 0xDC80 <= code <= 0xDCFF:
-            out.append(code - 0xDC00)
+        if _undecoded(char):
+            out.append(ord(char) - 0xDC00)
         else:
             out += char.encode("ascii", "backslashreplace")
     return bytes(out), error.end
@@ -95,7 +99,7 @@ def as_typed(value: str) -> str:
     as UTF-8 (as UTF-8 mode would, and as the cloud's names are); bytes
     that are not UTF-8 stay as they came.
     """
-    if not any(0xDC80 <= ord(char) <= 0xDCFF for char in value):
+    if not any(_undecoded(char) for char in value):
         return value
     try:
         return os.fsencode(value).decode("utf-8")
