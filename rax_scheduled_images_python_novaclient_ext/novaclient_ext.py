@@ -32,14 +32,13 @@ from __future__ import annotations
 
 import argparse
 import functools
-import operator
 import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from novaclient import exceptions, utils
 
-from rax_scheduled_images_python_novaclient_ext import actions
+from rax_scheduled_images_python_novaclient_ext import actions, bulk, terminal
 from rax_scheduled_images_python_novaclient_ext import schedule as domain
 from rax_scheduled_images_python_novaclient_ext.errors import (
     NoSchedule,
@@ -105,6 +104,7 @@ _RETENTION_HELP = (
 )
 
 
+@terminal.escaping_stdio
 @utils.arg(
     "--day-of-week",
     metavar="<day>",
@@ -125,6 +125,7 @@ def do_scheduled_images_enable(cs: Any, args: argparse.Namespace) -> None:
     _on_server(cs, args.server, lambda server: manager.set(server, wanted))
 
 
+@terminal.escaping_stdio
 @utils.arg("server", metavar="<server>", help="Name or ID of server.")
 @_error_boundary
 def do_scheduled_images_disable(cs: Any, args: argparse.Namespace) -> None:
@@ -136,6 +137,7 @@ def do_scheduled_images_disable(cs: Any, args: argparse.Namespace) -> None:
     _on_server(cs, args.server, manager.disable)
 
 
+@terminal.escaping_stdio
 @utils.arg("server", metavar="<server>", help="Name or ID of server.")
 @_error_boundary
 def do_scheduled_images_show(cs: Any, args: argparse.Namespace) -> None:
@@ -157,14 +159,17 @@ def _images(cs: Any) -> images_api.ImageManager:
 def _print_rows(
     columns: Sequence[str], rows: Sequence[Sequence[str | int]]
 ) -> None:
-    """A novaclient table of already formatted rows, in the given order."""
+    """A novaclient table of already formatted rows, in the given order,
+    each cell as the terminal will print it (so the columns line up)."""
+    encoding = getattr(sys.stdout, "encoding", None)
     formatters = {
-        column: operator.itemgetter(index)
+        column: lambda row, i=index: terminal.printable(row[i], encoding)
         for index, column in enumerate(columns)
     }
     utils.print_list(rows, list(columns), formatters=formatters)
 
 
+@terminal.escaping_stdio
 @utils.arg("server", metavar="<server>", help="Name or ID of server.")
 @_error_boundary
 def do_scheduled_images_image_list(cs: Any, args: argparse.Namespace) -> None:
@@ -187,6 +192,39 @@ def do_scheduled_images_image_list(cs: Any, args: argparse.Namespace) -> None:
     _print_rows(domain.IMAGE_COLUMNS, [row.cells() for row in rows])
 
 
+def _change_each(
+    found: list[dict[str, Any]],
+    change: Callable[[dict[str, Any]], bool],
+    line: Callable[[str, bool], str],
+) -> None:
+    """Change each image in turn, one line each, as :mod:`.bulk` does.
+
+    A single image's error is the command's own; with several, each
+    failure has its line and the command ends with how many failed.
+    After Ctrl-C, exit 130 with :mod:`.bulk`'s line, not novaclient's
+    "terminating" one, which would say nothing of what was done.
+    """
+    try:
+        failures = bulk.change_each(
+            found,
+            change,
+            lambda image, changed: line(actions.image_label(image), changed),
+            actions.image_label,
+            1,
+            sys.stdout,
+            sys.stderr,
+        )
+    except bulk.Interrupted:
+        raise SystemExit(bulk.INTERRUPTED_EXIT) from None
+    if len(found) == 1 and failures:
+        raise failures[0][1]
+    if failures:
+        raise exceptions.CommandError(
+            bulk.failed_line(len(failures), len(found), "image")
+        )
+
+
+@terminal.escaping_stdio
 @utils.arg(
     "image",
     metavar="<image>",
@@ -201,17 +239,19 @@ def do_scheduled_images_image_keep(cs: Any, args: argparse.Namespace) -> None:
     it are already kept and left alone.
     """
     manager = _images(cs)
-    for image in actions.find_images(manager, args.image):
-        label = actions.image_label(image)
-        if manager.keep(image):
-            print(
-                f"Kept image {label}: the service will no longer "
-                "count or delete it."
-            )
-        else:
-            print(f"Image {label} is already kept: nothing to do.")
+    _change_each(
+        actions.find_images(manager, args.image),
+        manager.keep,
+        lambda label, changed: (
+            f"Kept image {label}: the service will no longer "
+            "count or delete it."
+            if changed
+            else f"Image {label} is already kept: nothing to do."
+        ),
+    )
 
 
+@terminal.escaping_stdio
 @utils.arg(
     "image",
     metavar="<image>",
@@ -231,14 +271,18 @@ def do_scheduled_images_image_release(
     found = actions.find_images(images, args.image)
     for line in actions.release_forecasts(images, _schedules(cs), found):
         print(line)
-    for image in found:
-        label = actions.image_label(image)
-        if images.release(image):
-            print(f"Released image {label}: the service counts it again.")
-        else:
-            print(f"Image {label} is already counted: nothing to do.")
+    _change_each(
+        found,
+        images.release,
+        lambda label, changed: (
+            f"Released image {label}: the service counts it again."
+            if changed
+            else f"Image {label} is already counted: nothing to do."
+        ),
+    )
 
 
+@terminal.escaping_stdio
 @utils.arg(
     "--all-servers",
     action="store_true",

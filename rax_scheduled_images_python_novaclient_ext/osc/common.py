@@ -22,15 +22,15 @@ and ambiguous names), so both front ends answer alike.
 from __future__ import annotations
 
 import argparse
-import concurrent.futures
 import functools
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar, cast
 
+from cliff import lister
 from novaclient import exceptions as nova_exceptions
 from osc_lib import exceptions
 
-from rax_scheduled_images_python_novaclient_ext import actions
+from rax_scheduled_images_python_novaclient_ext import actions, bulk, terminal
 from rax_scheduled_images_python_novaclient_ext import images as images_api
 from rax_scheduled_images_python_novaclient_ext import schedule as domain
 from rax_scheduled_images_python_novaclient_ext.errors import (
@@ -46,6 +46,41 @@ ItemT = TypeVar("ItemT")
 TakeAction = TypeVar("TakeAction", bound=Callable[..., Any])
 
 DEFAULT_CONCURRENCY = 8
+
+
+class EscapingOutput:
+    """First base of every ``openstack`` command here: what the terminal
+    cannot show is escaped, never fatal, and arguments are read as typed
+    (see :mod:`..terminal`)."""
+
+    app: Any
+
+    def run(self, parsed_args: argparse.Namespace) -> int:
+        terminal.escape_unprintable(self.app.stdout, self.app.stderr)
+        terminal.read_as_typed(parsed_args)
+        result: int = super().run(parsed_args)  # type: ignore[misc]
+        return result
+
+    def produce_output(
+        self, parsed_args: argparse.Namespace, columns: Any, data: Any
+    ) -> int:
+        # A table sizes its columns by the text: give it the text as the
+        # terminal will print it, escapes included.
+        if getattr(parsed_args, "formatter", None) == "table":
+            encoding = getattr(self.app.stdout, "encoding", None)
+
+            def shown(values: Any) -> tuple[Any, ...]:
+                return tuple(terminal.printable(v, encoding) for v in values)
+
+            data = (
+                [shown(row) for row in data]
+                if isinstance(self, lister.Lister)
+                else shown(data)
+            )
+        result: int = super().produce_output(  # type: ignore[misc]
+            parsed_args, columns, data
+        )
+        return result
 
 
 def schedules(app: Any) -> ScheduleManager:
@@ -170,40 +205,32 @@ def for_each(
     noun: str,
     label: Callable[[ItemT], str] = str,
 ) -> None:
-    """Run ``action`` on every item at once, in a bounded thread pool.
+    """Run ``action`` on every item, at most ``concurrency`` at a time.
 
     Each item gets one line, in the order given: ``<label>: <describe>``
     on stdout when it worked, ``<label>: <error>`` on stderr when it did
     not. A failure does not stop the others. A single item that fails is
-    the command's one error line.
+    the command's one error line. Ctrl-C stops it as :mod:`.bulk` says
+    (``openstack`` exits 130).
 
     :raises osc_lib.exceptions.CommandError: ``N of M <noun>s failed.``
         after all are done, when any failed (``openstack`` exits 1).
     """
-    if len(items) == 1:
-        # One item: its error is the command's one line, no count after.
-        (item,) = items
-        try:
-            result = action(item)
-        except Exception as error:
-            raise exceptions.CommandError(
-                f"{label(item)}: {one_line(error)}"
-            ) from None
-        app.stdout.write(f"{label(item)}: {describe(result)}\n")
-        return
-    failed = 0
-    workers = max(1, min(concurrency, len(items)))
-    with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(action, item) for item in items]
-        for item, future in zip(items, futures, strict=True):
-            try:
-                result = future.result()
-            except Exception as error:  # reported, and counted below
-                failed += 1
-                app.stderr.write(f"{label(item)}: {one_line(error)}\n")
-            else:
-                app.stdout.write(f"{label(item)}: {describe(result)}\n")
-    if failed:
+    failures = bulk.change_each(
+        items,
+        action,
+        lambda item, result: f"{label(item)}: {describe(result)}",
+        label,
+        concurrency,
+        app.stdout,
+        app.stderr,
+    )
+    if len(items) == 1 and failures:
+        ((item, error),) = failures
         raise exceptions.CommandError(
-            f"{failed} of {len(items)} {noun}s failed."
+            f"{label(item)}: {one_line(error)}"
+        ) from None
+    if failures:
+        raise exceptions.CommandError(
+            bulk.failed_line(len(failures), len(items), noun)
         )

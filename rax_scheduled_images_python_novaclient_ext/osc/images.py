@@ -32,7 +32,7 @@ from rax_scheduled_images_python_novaclient_ext.osc import common
 FLEET_COLUMNS: tuple[str, ...] = ("Server", *domain.IMAGE_COLUMNS)
 
 
-class ListScheduledImages(command.Lister):
+class ListScheduledImages(common.EscapingOutput, command.Lister):
     """List scheduled images, oldest first, and what the service will do.
 
     With --server: every image of that server, those the service counts
@@ -123,7 +123,7 @@ def _add_images(
     return parser
 
 
-class KeepScheduledImages(command.Command):
+class KeepScheduledImages(common.EscapingOutput, command.Command):
     """Keep images: the service will never count or delete them.
 
     Removes the org.openstack__1__created_by property by which the
@@ -155,7 +155,7 @@ class KeepScheduledImages(command.Command):
         )
 
 
-class ReleaseScheduledImages(command.Command):
+class ReleaseScheduledImages(common.EscapingOutput, command.Command):
     """Release kept images back to the scheduled images service.
 
     Puts back the org.openstack__1__created_by property, so that the

@@ -19,7 +19,7 @@ from typing import Any
 from osc_lib import exceptions
 from osc_lib.command import command
 
-from rax_scheduled_images_python_novaclient_ext import actions
+from rax_scheduled_images_python_novaclient_ext import actions, bulk
 from rax_scheduled_images_python_novaclient_ext import schedule as domain
 from rax_scheduled_images_python_novaclient_ext.errors import NoSchedule
 from rax_scheduled_images_python_novaclient_ext.osc import common
@@ -44,7 +44,7 @@ def _schedule_line(schedule: domain.Schedule) -> str:
     return ", ".join(domain.format_schedule(schedule).splitlines())
 
 
-class ShowSchedule(command.ShowOne):
+class ShowSchedule(common.EscapingOutput, command.ShowOne):
     """Show the image schedule (type, day and retention) of a server."""
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
@@ -75,7 +75,7 @@ class ShowSchedule(command.ShowOne):
         )
 
 
-class SetSchedule(command.Command):
+class SetSchedule(common.EscapingOutput, command.Command):
     """Enable or change the image schedule of servers.
 
     Only what is given changes: --retention alone keeps a weekly schedule
@@ -142,7 +142,8 @@ class SetSchedule(command.Command):
                         # there is a server before saying so.
                         manager.confirm_server(server)
             wanted = domain.merge_schedule(current, retention, day, daily)
-            return manager.set(server, wanted).to_schedule()
+            set_schedule = bulk.unless_stopped(manager.set)
+            return set_schedule(server, wanted).to_schedule()
 
         common.for_each(
             self.app,
@@ -154,7 +155,7 @@ class SetSchedule(command.Command):
         )
 
 
-class UnsetSchedule(command.Command):
+class UnsetSchedule(common.EscapingOutput, command.Command):
     """Disable scheduled images on servers.
 
     Scheduled images already taken are kept.
@@ -178,14 +179,16 @@ class UnsetSchedule(command.Command):
         common.for_each(
             self.app,
             servers,
-            lambda server: common.on_server(self.app, server, manager.disable),
+            lambda server: common.on_server(
+                self.app, server, bulk.unless_stopped(manager.disable)
+            ),
             lambda _: "scheduled images disabled",
             parsed_args.concurrency,
             "server",
         )
 
 
-class ListSchedules(command.Lister):
+class ListSchedules(common.EscapingOutput, command.Lister):
     """List the servers that have an image schedule, with the schedule.
 
     Type is Daily or Weekly; Day, the UTC day of a weekly image;

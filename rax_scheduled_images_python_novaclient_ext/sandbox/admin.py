@@ -16,11 +16,15 @@ change what it does next.
     POST   /sandbox/images     add a snapshot image of a server, e.g.
                                {"server_id": ID, "marked": false,
                                 "status": "queued", "created_at": ISO}
+    POST   /sandbox/servers    add a server (no schedule), e.g.
+                               {"name": "café ☕", "project_id": "100001"}
+                               ("id" optional; project default: demo)
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import TYPE_CHECKING, Any
 
 from .images import view as image_view
@@ -32,7 +36,13 @@ from .protocol import (
     not_found,
     require_method,
 )
-from .state import format_time, make_image, parse_time
+from .state import (
+    DEMO_PROJECT_ID,
+    Server,
+    format_time,
+    make_image,
+    parse_time,
+)
 
 if TYPE_CHECKING:
     from .server import Sandbox
@@ -94,6 +104,9 @@ def handle(sandbox: Sandbox, request: Request) -> Response:
     if name == "images":
         require_method(request, "POST")
         return _add_image(sandbox, request)
+    if name == "servers":
+        require_method(request, "POST")
+        return _add_server(sandbox, request)
     raise not_found()
 
 
@@ -171,3 +184,40 @@ def _add_image(sandbox: Sandbox, request: Request) -> Response:
     state.add_image(image)
     sandbox.persist()
     return Response(201, image_view(image))
+
+
+def _add_server(sandbox: Sandbox, request: Request) -> Response:
+    """A server with any name (non-ASCII ones, for terminals that cannot
+    show them), in a seeded project."""
+    body = _body(request)
+    state = sandbox.state
+    name = body.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise bad_request("name must be a non-empty string")
+    project_id = str(body.get("project_id", DEMO_PROJECT_ID))
+    if project_id not in state.projects:
+        raise bad_request(f"no project {project_id}")
+    try:
+        server_id = str(uuid.UUID(str(body.get("id") or uuid.uuid4())))
+    except ValueError:
+        raise bad_request("id must be a UUID") from None
+    if server_id in state.servers:
+        raise ApiError(409, f"server {server_id} exists")
+    created = format_time(state.clock)
+    state.add_servers(
+        [
+            Server(
+                id=server_id,
+                name=name,
+                project_id=project_id,
+                user_id="u-" + project_id,
+                created=created,
+                updated=created,
+            )
+        ]
+    )
+    sandbox.persist()
+    return Response(
+        201,
+        {"server": {"id": server_id, "name": name, "project_id": project_id}},
+    )

@@ -162,8 +162,9 @@ def nova(
     monkeypatch.setenv("OS_PROJECT_NAME", "demo")
     monkeypatch.setenv("NOVACLIENT_UUID_CACHE_DIR", "/nonexistent/cache")
 
-    def run(*argv: str) -> Result:
-        out, err = io.StringIO(), io.StringIO()
+    def run(*argv: str, stdout: Any = None, stderr: Any = None) -> Result:
+        out = io.StringIO() if stdout is None else stdout
+        err = io.StringIO() if stderr is None else stderr
         monkeypatch.setattr(sys, "stdout", out)
         monkeypatch.setattr(sys, "stderr", err)
         code = 0
@@ -174,9 +175,24 @@ def nova(
         finally:
             monkeypatch.setattr(sys, "stdout", sys.__stdout__)
             monkeypatch.setattr(sys, "stderr", sys.__stderr__)
-        return Result(code, out.getvalue(), err.getvalue())
+        return Result(code, written(out), written(err))
 
     return run
+
+
+def ascii_stream() -> io.TextIOWrapper:
+    """A stream like stdout under ``PYTHONIOENCODING=ascii``: strict."""
+    return io.TextIOWrapper(io.BytesIO(), encoding="ascii")
+
+
+def written(stream: Any) -> str:
+    """The text written to a StringIO, or to a stream over bytes."""
+    if isinstance(stream, io.TextIOWrapper):
+        stream.flush()
+        data: bytes = stream.buffer.getvalue()  # type: ignore[attr-defined]
+        return data.decode(stream.encoding)
+    text: str = stream.getvalue()
+    return text
 
 
 def register_unknown_server(

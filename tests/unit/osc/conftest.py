@@ -25,6 +25,7 @@ from ..conftest import (
     SERVER_ID,
     Result,
     register_cloud,
+    written,
 )
 
 SCHED_URL = f"{COMPUTE}/servers/{SERVER_ID}/os-si-image-schedule"
@@ -121,11 +122,12 @@ def openstack(
     monkeypatch.setenv("OS_USER_DOMAIN_NAME", "Default")
     monkeypatch.setenv("OS_PROJECT_DOMAIN_NAME", "Default")
 
-    def run(*argv: str) -> Result:
+    def run(*argv: str, stdout: Any = None, stderr: Any = None) -> Result:
         _reset_client_cache()
         # cliff names the program after sys.argv[0] when it is imported.
         monkeypatch.setattr(cliff_app.App, "NAME", "openstack")
-        out, err = io.StringIO(), io.StringIO()
+        out = io.StringIO() if stdout is None else stdout
+        err = io.StringIO() if stderr is None else stderr
         monkeypatch.setattr(sys, "stdout", out)
         monkeypatch.setattr(sys, "stderr", err)
         try:
@@ -135,7 +137,7 @@ def openstack(
         finally:
             monkeypatch.setattr(sys, "stdout", sys.__stdout__)
             monkeypatch.setattr(sys, "stderr", sys.__stderr__)
-        return Result(code, out.getvalue(), err.getvalue())
+        return Result(code, written(out), written(err))
 
     yield run
     _reset_client_cache()

@@ -1,0 +1,229 @@
+"""The fan-out both front ends share, and what Ctrl-C does to it (bulk.py).
+
+Interrupts are driven without timing: either a real SIGINT raised in the
+main thread from the report of item k (where the command would print),
+or the ``stop`` event set by an action, with gates holding the others.
+"""
+
+from __future__ import annotations
+
+import io
+import signal
+import threading
+
+import pytest
+
+from rax_scheduled_images_python_novaclient_ext import bulk
+
+ITEMS = [f"srv{n}" for n in range(1, 7)]
+
+
+class Recorder:
+    """An action that records what was started, and a report that
+    records what was reported."""
+
+    def __init__(self) -> None:
+        self.started: list[str] = []
+        self.reported: list[tuple[str, object, object]] = []
+        self.lock = threading.Lock()
+
+    def action(self, item: str) -> str:
+        with self.lock:
+            self.started.append(item)
+        return item.upper()
+
+    def report(self, item: str, result: object, error: object) -> None:
+        self.reported.append((item, result, error))
+
+
+def sigint_after(recorder: Recorder, count: int):
+    """A report that raises a real SIGINT once ``count`` are reported."""
+
+    def report(item: str, result: object, error: object) -> None:
+        recorder.report(item, result, error)
+        if len(recorder.reported) == count:
+            signal.raise_signal(signal.SIGINT)
+
+    return report
+
+
+def test_sigint_stops_starting_and_names_what_was_not_started():
+    recorder = Recorder()
+    with pytest.raises(bulk.Interrupted) as caught:
+        bulk.run(ITEMS, recorder.action, sigint_after(recorder, 2), 1)
+    # One at a time: the SIGINT came after the second was reported.
+    assert recorder.started == ["srv1", "srv2"]
+    assert [item for item, _, _ in recorder.reported] == ["srv1", "srv2"]
+    assert caught.value.line == (
+        "Interrupted: 2 of 6 done; not started: srv3, srv4, srv5, srv6"
+    )
+    # It ends the command as Ctrl-C does.
+    assert isinstance(caught.value, KeyboardInterrupt)
+    # The handler is put back as it was.
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_second_sigint_is_left_to_end_the_process_at_once():
+    seen = []
+
+    def report(item: str, result: object, error: object) -> None:
+        if item == "srv1":
+            signal.raise_signal(signal.SIGINT)
+            seen.append(signal.getsignal(signal.SIGINT))
+
+    with pytest.raises(bulk.Interrupted):
+        bulk.run(ITEMS, str.upper, report, 1)
+    assert seen == [signal.SIG_DFL]
+
+
+def test_items_in_flight_finish_and_are_reported_none_start_after():
+    stop = threading.Event()
+    started = []
+    lock = threading.Lock()
+    all_three_running = threading.Barrier(3)
+
+    def action(item: str) -> str:
+        with lock:
+            started.append(item)
+        all_three_running.wait()
+        if item == "srv1":
+            stop.set()  # Ctrl-C while srv2 and srv3 are in flight
+        else:
+            stop.wait()  # neither finishes before the stop
+        return item.upper()
+
+    recorder = Recorder()
+    with pytest.raises(bulk.Interrupted) as caught:
+        bulk.run(ITEMS, action, recorder.report, 3, stop=stop)
+    assert sorted(started) == ["srv1", "srv2", "srv3"]
+    assert recorder.reported == [
+        ("srv1", "SRV1", None),
+        ("srv2", "SRV2", None),
+        ("srv3", "SRV3", None),
+    ]
+    assert caught.value.line == (
+        "Interrupted: 3 of 6 done; not started: srv4, srv5, srv6"
+    )
+
+
+def test_a_change_not_yet_sent_at_the_stop_is_not_started():
+    stop = threading.Event()
+    changed = []
+
+    def action(item: str) -> str:
+        # Read first, as "set --retention" does; the stop comes between
+        # the read of srv2 and its change.
+        if item == "srv2":
+            stop.set()
+        return bulk.unless_stopped(changed.append)(item) or "ok"
+
+    recorder = Recorder()
+    with pytest.raises(bulk.Interrupted) as caught:
+        bulk.run(ITEMS, action, recorder.report, 1, stop=stop)
+    assert changed == ["srv1"]
+    assert recorder.reported == [("srv1", "ok", None)]
+    assert caught.value.line == (
+        "Interrupted: 1 of 6 done; not started: srv2, srv3, srv4, srv5, srv6"
+    )
+
+
+def test_unless_stopped_outside_a_run_just_runs():
+    assert bulk.unless_stopped(str.upper)("a") == "A"
+
+
+def test_without_interrupt_all_are_reported_in_order_failures_included():
+    def action(item: str) -> str:
+        if item == "srv2":
+            raise RuntimeError("refused")
+        return item.upper()
+
+    recorder = Recorder()
+    bulk.run(ITEMS[:3], action, recorder.report, 3)
+    assert [(i, r) for i, r, _ in recorder.reported] == [
+        ("srv1", "SRV1"),
+        ("srv2", None),
+        ("srv3", "SRV3"),
+    ]
+    assert str(recorder.reported[1][2]) == "refused"
+
+
+def test_long_list_of_not_started_is_shortened_and_counted():
+    names = [f"s{n}" for n in range(25)]
+    assert bulk.interrupted_line(3, 28, names) == (
+        "Interrupted: 3 of 28 done; not started: "
+        + ", ".join(names[:10])
+        + " and 15 more"
+    )
+    assert bulk.interrupted_line(2, 2, []) == (
+        "Interrupted: 2 of 2 done; not started: none"
+    )
+
+
+def test_change_each_reports_changed_items_then_the_interrupted_line():
+    out, err = io.StringIO(), io.StringIO()
+    stop = threading.Event()
+
+    def action(item: str) -> str:
+        if item == "srv3":
+            raise RuntimeError("broken\non two lines")
+        if item == "srv4":
+            stop.set()
+        return "done"
+
+    with pytest.raises(bulk.Interrupted):
+        bulk.change_each(
+            ITEMS,
+            action,
+            lambda item, result: f"{item}: {result}",
+            str,
+            1,
+            out,
+            err,
+            stop=stop,
+        )
+    assert out.getvalue() == "srv1: done\nsrv2: done\nsrv4: done\n"
+    assert err.getvalue() == (
+        "srv3: broken on two lines\n"
+        "Interrupted: 4 of 6 done; not started: srv5, srv6\n"
+    )
+
+
+def test_change_each_single_failure_is_left_to_the_caller():
+    out, err = io.StringIO(), io.StringIO()
+
+    def action(item: str) -> str:
+        raise RuntimeError("refused")
+
+    failures = bulk.change_each(
+        ["srv1"], action, lambda i, r: f"{i}: {r}", str, 8, out, err
+    )
+    assert [(item, str(error)) for item, error in failures] == [
+        ("srv1", "refused")
+    ]
+    assert (out.getvalue(), err.getvalue()) == ("", "")
+
+
+def test_change_each_single_failure_interrupted_still_says_it():
+    out, err = io.StringIO(), io.StringIO()
+    stop = threading.Event()
+
+    def action(item: str) -> str:
+        stop.set()
+        raise RuntimeError("refused")
+
+    with pytest.raises(bulk.Interrupted):
+        bulk.change_each(["srv1"], action, str, str, 1, out, err, stop=stop)
+    assert err.getvalue() == (
+        "srv1: refused\nInterrupted: 1 of 1 done; not started: none\n"
+    )
+
+
+def test_sigint_ignored_by_the_caller_stays_ignored():
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        recorder = Recorder()
+        bulk.run(ITEMS, recorder.action, sigint_after(recorder, 2), 1)
+        assert recorder.started == ITEMS
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, previous)
