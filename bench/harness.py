@@ -44,6 +44,7 @@ from rax_scheduled_images_python_novaclient_ext.sandbox import (
 from rax_scheduled_images_python_novaclient_ext.sandbox import (
     state as sandbox_state,
 )
+from rax_scheduled_images_python_novaclient_ext.sandbox.launch import launch
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 BIN = pathlib.Path(sys.executable).parent
@@ -309,23 +310,14 @@ class Served:
 
     def __init__(self, args: list[str]) -> None:
         start = time.perf_counter()
-        self.process = subprocess.Popen(
-            [str(BIN / "scheduled-images-sandbox"), "--port", "0", *args],
-            stdout=subprocess.PIPE,
-            text=True,
+        self.launched = launch(
+            *args,
+            command=[str(BIN / "scheduled-images-sandbox")],
             cwd=NEUTRAL_CWD,
         )
-        self.url = ""
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            if line.startswith("export SCHEDULED_IMAGES_SANDBOX_URL="):
-                self.url = line.strip().split("=", 1)[1]
-            if line.strip() == "# ready":
-                break
-        if not self.url:
-            raise RuntimeError("the sandbox did not start")
         self.startup_s = time.perf_counter() - start
-        split = urlsplit(self.url)
+        self.process = self.launched.process
+        split = urlsplit(self.launched.url)
         self.host, self.port = split.hostname or "", split.port or 0
 
     def memory_mb(self) -> dict[str, float]:
@@ -338,11 +330,7 @@ class Served:
         return found
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+        self.launched.stop()
 
 
 # ----- the machine -----------------------------------------------------------
