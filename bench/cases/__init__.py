@@ -30,6 +30,7 @@ from typing import Any
 NAMES = (
     "commands",
     "fleet",
+    "health",
     "bulk",
     "startup",
     "sandbox",
