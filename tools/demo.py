@@ -9,12 +9,15 @@ stops the demo with exit code 1.
 
 from __future__ import annotations
 
+import json
 import pathlib
 import shlex
 import subprocess
 import sys
 import tempfile
+import urllib.request
 from collections.abc import Callable
+from typing import Any
 
 from rax_scheduled_images_python_novaclient_ext.sandbox import (
     subprocess_environ,
@@ -27,6 +30,8 @@ from rax_scheduled_images_python_novaclient_ext.sandbox.launch import (
 
 BIN = pathlib.Path(sys.executable).parent
 SERVER_ID = "24ade2fe-60d9-4d3e-a02c-c9a6a1b588a6"
+DB_ID = "3b5f2a1c-8d7e-4c6b-9a0f-1e2d3c4b5a69"
+TICK = ["scheduled-images-sandbox", "tick", "--url"]
 
 
 # Whether a step's command did what the guide says.
@@ -219,6 +224,8 @@ def walk(sandbox: Launched) -> None:
         "openstack list",
     )
 
+    is_it_working(sandbox, env)
+
     say("Disable scheduled images; the images already taken stay")
     step(
         env,
@@ -234,6 +241,38 @@ def walk(sandbox: Launched) -> None:
             f"server {SERVER_ID} (HTTP 404)"
         ),
         "show after disable",
+    )
+
+
+def admin(sandbox: Launched, path: str, body: object = None) -> Any:
+    """A call to the sandbox's admin API (no token: loopback only)."""
+    request = urllib.request.Request(
+        sandbox.url + path,
+        data=None if body is None else json.dumps(body).encode(),
+        method="GET" if body is None else "POST",
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        return json.loads(answer.read() or b"null")
+
+
+def is_it_working(sandbox: Launched, env: dict[str, str]) -> None:
+    say("Is it working? db's next snapshot fails (a killed image stays),")
+    say("so a day later its newest image is two days old: late")
+    admin(sandbox, "/sandbox/outcome", {"server_id": DB_ID, "outcome": "fail"})
+    step(env, [*TICK, sandbox.url], ok(), "a day with a failed snapshot")
+    # The commands measure ages from the sandbox's clock, not the real one.
+    now = {"SCHEDULED_IMAGES_NOW": admin(sandbox, "/sandbox/clock")["clock"]}
+    step(
+        {**env, **now},
+        ["nova", "scheduled-images-check"],
+        lambda d: (
+            d.returncode == 1
+            and d.stdout.startswith("SCHEDULED IMAGES WARNING - ")
+            and f"late: db ({DB_ID}): newest image 48h old" in d.stdout
+            and "1 failed image to delete" in d.stdout
+        ),
+        "check finds the late server and its failed image",
     )
 
 
