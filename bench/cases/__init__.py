@@ -30,10 +30,10 @@ from typing import Any
 NAMES = (
     "commands",
     "fleet",
-    "health",
     "bulk",
     "startup",
     "sandbox",
+    "health",
 )
 
 # (goal, measured, verdict): one row of the report's "Goals" table.

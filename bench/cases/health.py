@@ -158,6 +158,7 @@ def measure(opts: argparse.Namespace) -> dict[str, Any]:
         "scheduled": scheduled,
         "images": images,
         "latency_ms": latency,
+        "repeats": 1 if opts.quick else 3,
         "runs": [],
     }
     with Sandbox(
@@ -181,37 +182,54 @@ def measure(opts: argparse.Namespace) -> dict[str, Any]:
 def _each(
     cloud: Any, env: dict[str, str], served: _Served, result: dict[str, Any]
 ) -> None:
-    latency = result["latency_ms"]
+    """Each command (and today's way), ``repeats`` times; the run with
+    the median wall/floor ratio is kept, all ratios with it (the machine
+    is shared: one run alone can land on a busy moment)."""
     for label, argv, compare in RUNS:
         for per_server in [False, True] if compare else [False]:
-            cloud.clear_requests()
-            served.take()
-            ran = _run(argv, env, per_server)
-            service = served.take()
-            counts = count(cloud.requests, DEFAULT_ALIAS)
-            requests = sum(counts.values())
-            image_pages = counts["image-page"]
-            # The floor: every request one after the other at the
-            # injected latency (per-server lists 8 at a time), plus the
-            # process's own CPU time and the cloud's.
-            serial = requests - image_pages
-            parallel = image_pages / 8 if per_server else image_pages
-            floor = (
-                (serial + parallel) * latency / 1000 + ran["cpu_s"] + service
-            )
-            result["runs"].append(
-                {
-                    "label": label,
-                    "way": "per-server (today)" if per_server else "scan",
-                    **ran,
-                    "requests": requests,
-                    "image_requests": image_pages,
-                    "server_pages": counts["server-page"],
-                    "cloud_s": round(service, 2),
-                    "floor_s": round(floor, 2),
-                    "ratio_to_floor": round(ran["wall_s"] / floor, 2),
-                }
-            )
+            tries = [
+                _once(cloud, env, served, argv, per_server, result)
+                for _ in range(result["repeats"])
+            ]
+            tries.sort(key=lambda t: t["ratio_to_floor"])
+            kept = dict(tries[len(tries) // 2])
+            kept["ratios_all"] = [t["ratio_to_floor"] for t in tries]
+            kept["label"] = label
+            kept["way"] = "per-server (today)" if per_server else "scan"
+            result["runs"].append(kept)
+
+
+def _once(
+    cloud: Any,
+    env: dict[str, str],
+    served: _Served,
+    argv: list[str],
+    per_server: bool,
+    result: dict[str, Any],
+) -> dict[str, Any]:
+    cloud.clear_requests()
+    served.take()
+    ran = _run(argv, env, per_server)
+    service = served.take()
+    counts = count(cloud.requests, DEFAULT_ALIAS)
+    requests = sum(counts.values())
+    image_pages = counts["image-page"]
+    # The floor: every request one after the other at the injected
+    # latency (per-server lists 8 at a time), plus the process's own CPU
+    # time and the cloud's.
+    serial = requests - image_pages
+    parallel = image_pages / 8 if per_server else image_pages
+    floor = (serial + parallel) * result["latency_ms"] / 1000
+    floor += ran["cpu_s"] + service
+    return {
+        **ran,
+        "requests": requests,
+        "image_requests": image_pages,
+        "server_pages": counts["server-page"],
+        "cloud_s": round(service, 2),
+        "floor_s": round(floor, 2),
+        "ratio_to_floor": round(ran["wall_s"] / floor, 2),
+    }
 
 
 def _find(case: dict[str, Any], label: str, way: str = "scan") -> Any:
@@ -261,7 +279,12 @@ def render(case: dict[str, Any]) -> list[str]:
             r["requests"],
             ms(r["wall_s"]),
             ms(r["floor_s"]),
-            f"{r['ratio_to_floor']}x",
+            f"{r['ratio_to_floor']}x"
+            + (
+                f" (of {', '.join(map(str, r['ratios_all']))})"
+                if len(r.get("ratios_all", [])) > 1
+                else ""
+            ),
             f"{r['peak_rss_mb']} MB",
         ]
         for r in case["runs"]
@@ -275,7 +298,9 @@ def render(case: dict[str, Any]) -> list[str]:
         "answers (the cloud's work). Load average at the end of the "
         f"run: {case.get('load_average', '?')} on "
         f"{case.get('cpus', '?')} CPUs (other work on the machine makes "
-        "every wall time longer, not the floor). "
+        "every wall time longer, not the floor). Each command ran "
+        f"{case.get('repeats', 1)} times; the run with the median "
+        "wall/floor is shown. "
         "Exit 2 of check is its verdict (the generated fleet has missed "
         "servers), not a failure.",
         "",
