@@ -38,7 +38,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from novaclient import exceptions, utils
 
-from rax_scheduled_images_python_novaclient_ext import actions, bulk, terminal
+from rax_scheduled_images_python_novaclient_ext import (
+    actions,
+    bulk,
+    clock,
+    fleet,
+    health,
+    terminal,
+)
 from rax_scheduled_images_python_novaclient_ext import schedule as domain
 from rax_scheduled_images_python_novaclient_ext.errors import (
     NoSchedule,
@@ -290,6 +297,14 @@ def do_scheduled_images_image_release(
     help="List servers without an image schedule too (blank type, day "
     "and retention).",
 )
+@utils.arg(
+    "--long",
+    action="store_true",
+    default=False,
+    help="Also show how each schedule is kept: the newest image (UTC) "
+    "and its age, the counted, failed and kept images, their size and a "
+    "state (ok, late, missed, no-images, failed-images).",
+)
 @_error_boundary
 def do_scheduled_images_list(cs: Any, args: argparse.Namespace) -> None:
     """List the servers that have an image schedule.
@@ -300,4 +315,65 @@ def do_scheduled_images_list(cs: Any, args: argparse.Namespace) -> None:
     rows = _schedules(cs).list_schedules(all_servers=args.all_servers)
     if rows.used_fallback:
         print(actions.FALLBACK_NOTE, file=sys.stderr)
+    if args.long:
+        _print_long(cs, rows)
+        return
     _print_rows(domain.SCHEDULE_COLUMNS, [row.cells() for row in rows])
+
+
+# --- is it working? ------------------------------------------------------
+
+
+def _print_long(cs: Any, rows: Sequence[domain.ServerSchedule]) -> None:
+    """``scheduled-images-list --long``: the schedules and their health."""
+    now = clock.now()
+    read = fleet.read_health(_images(cs), rows, now, health.Thresholds())
+    _print_rows(
+        health.LONG_COLUMNS,
+        [
+            tuple(
+                "" if cell is None else cell for cell in health.long_cells(r)
+            )
+            for r in read.rows
+        ],
+    )
+
+
+def _threshold_options(func: Callable[..., T]) -> Callable[..., T]:
+    for flags, kwargs in reversed(fleet.threshold_options()):
+        func = utils.arg(*flags, **kwargs)(func)
+    return func
+
+
+@terminal.escaping_stdio
+@utils.arg(
+    "--server",
+    metavar="<server>",
+    action="append",
+    default=[],
+    help="Check only this server (name or ID); repeat for more. Default: "
+    "every server that has an image schedule.",
+)
+@_threshold_options
+def do_scheduled_images_check(cs: Any, args: argparse.Namespace) -> None:
+    """Check that the scheduled images are being taken (a Nagios plugin).
+
+    First line: SCHEDULED IMAGES OK|WARNING|CRITICAL|UNKNOWN - summary |
+    performance data; then one line per server that is not ok. Exit 0
+    ok; 1 warning (late, no-images, failed-images); 2 critical (missed);
+    3 unknown (the cloud could not be read).
+    """
+    try:
+        thresholds = fleet.thresholds_from(args)
+    except domain.ScheduleError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)
+    lines, code = fleet.check_fleet(
+        lambda: cs,
+        lambda: _schedules(cs),
+        lambda: _images(cs),
+        args.server,
+        thresholds,
+    )
+    print("\n".join(lines))
+    sys.exit(code)

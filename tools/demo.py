@@ -9,53 +9,37 @@ stops the demo with exit code 1.
 
 from __future__ import annotations
 
+import json
 import pathlib
 import shlex
 import subprocess
 import sys
 import tempfile
+import urllib.request
 from collections.abc import Callable
+from typing import Any
 
 from rax_scheduled_images_python_novaclient_ext.sandbox import (
     subprocess_environ,
 )
+from rax_scheduled_images_python_novaclient_ext.sandbox.launch import (
+    Launched,
+    LaunchError,
+    launch,
+)
 
 BIN = pathlib.Path(sys.executable).parent
 SERVER_ID = "24ade2fe-60d9-4d3e-a02c-c9a6a1b588a6"
+DB_ID = "3b5f2a1c-8d7e-4c6b-9a0f-1e2d3c4b5a69"
+TICK = ["scheduled-images-sandbox", "tick", "--url"]
+
+
+# Whether a step's command did what the guide says.
+Check = Callable[[subprocess.CompletedProcess[str]], bool]
 
 
 class DemoFailed(Exception):
     pass
-
-
-class Sandbox:
-    """The sandbox as a user starts it: the console script, port 0."""
-
-    def __init__(self) -> None:
-        self.process = subprocess.Popen(
-            [str(BIN / "scheduled-images-sandbox"), "--port", "0"],
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        self.env: dict[str, str] = {}
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            print(f"  {line.rstrip()}")
-            if line.startswith("export "):
-                name, _, value = line[len("export ") :].strip().partition("=")
-                self.env[name] = value
-            if line.strip() == "# ready":
-                break
-        else:
-            raise DemoFailed("the sandbox did not start")
-        self.url = self.env["SCHEDULED_IMAGES_SANDBOX_URL"]
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
 
 
 def clean_environment(extra: dict[str, str]) -> dict[str, str]:
@@ -67,7 +51,7 @@ def clean_environment(extra: dict[str, str]) -> dict[str, str]:
 def step(
     env: dict[str, str],
     argv: list[str],
-    check: Callable[[subprocess.CompletedProcess[str]], bool],
+    check: Check,
     what: str,
 ) -> subprocess.CompletedProcess[str]:
     print(f"\n$ {shlex.join(argv)}")
@@ -86,7 +70,7 @@ def step(
     return done
 
 
-def ok(expected_out: str | None = None):
+def ok(expected_out: str | None = None) -> Check:
     def check(done: subprocess.CompletedProcess[str]) -> bool:
         if done.returncode != 0:
             return False
@@ -95,7 +79,7 @@ def ok(expected_out: str | None = None):
     return check
 
 
-def fails_with(text: str):
+def fails_with(text: str) -> Check:
     def check(done: subprocess.CompletedProcess[str]) -> bool:
         return done.returncode != 0 and text in done.stderr
 
@@ -106,8 +90,8 @@ def say(text: str) -> None:
     print(f"\n# {text}")
 
 
-def walk(sandbox: Sandbox) -> None:
-    env = clean_environment(sandbox.env)
+def walk(sandbox: Launched) -> None:
+    env = clean_environment(sandbox.variables)
     tick = ["scheduled-images-sandbox", "tick", "--url", sandbox.url]
 
     say("Enable weekly scheduled images on Saturdays, keeping 4 (by UUID)")
@@ -240,6 +224,8 @@ def walk(sandbox: Sandbox) -> None:
         "openstack list",
     )
 
+    is_it_working(sandbox, env)
+
     say("Disable scheduled images; the images already taken stay")
     step(
         env,
@@ -258,11 +244,44 @@ def walk(sandbox: Sandbox) -> None:
     )
 
 
+def admin(sandbox: Launched, path: str, body: object = None) -> Any:
+    """A call to the sandbox's admin API (no token: loopback only)."""
+    request = urllib.request.Request(
+        sandbox.url + path,
+        data=None if body is None else json.dumps(body).encode(),
+        method="GET" if body is None else "POST",
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        return json.loads(answer.read() or b"null")
+
+
+def is_it_working(sandbox: Launched, env: dict[str, str]) -> None:
+    say("Is it working? db's next snapshot fails (a killed image stays),")
+    say("so a day later its newest image is two days old: late")
+    admin(sandbox, "/sandbox/outcome", {"server_id": DB_ID, "outcome": "fail"})
+    step(env, [*TICK, sandbox.url], ok(), "a day with a failed snapshot")
+    # The commands measure ages from the sandbox's clock, not the real one.
+    now = {"SCHEDULED_IMAGES_NOW": admin(sandbox, "/sandbox/clock")["clock"]}
+    step(
+        {**env, **now},
+        ["nova", "scheduled-images-check"],
+        lambda d: (
+            d.returncode == 1
+            and d.stdout.startswith("SCHEDULED IMAGES WARNING - ")
+            and f"late: db ({DB_ID}): newest image 48h old" in d.stdout
+            and "1 failed image to delete" in d.stdout
+        ),
+        "check finds the late server and its failed image",
+    )
+
+
 def main() -> int:
     print("# Starting the sandbox cloud:")
     try:
-        sandbox = Sandbox()
-    except DemoFailed as error:
+        # The sandbox as a user starts it: the console script, port 0.
+        sandbox = launch(echo=lambda line: print(f"  {line}"))
+    except LaunchError as error:
         print(f"\nDEMO FAILED: {error}", file=sys.stderr)
         return 1
     try:

@@ -21,11 +21,10 @@ domain's (``schedule.image_rows``, ``schedule.plan_release``).
 from __future__ import annotations
 
 import argparse
-import concurrent.futures
 
 from osc_lib.command import command
 
-from rax_scheduled_images_python_novaclient_ext import actions
+from rax_scheduled_images_python_novaclient_ext import actions, fleet
 from rax_scheduled_images_python_novaclient_ext import schedule as domain
 from rax_scheduled_images_python_novaclient_ext.osc import common
 
@@ -37,8 +36,9 @@ class ListScheduledImages(common.EscapingOutput, command.Lister):
 
     With --server: every image of that server, those the service counts
     and those kept out of its count. Without: the images of every server
-    that has an image schedule (one Image API request per such server),
-    with a Server column. Counted: "yes" when the image carries the
+    that has an image schedule, with a Server column, read in one scan
+    of the project's images (or one request per server, when that is
+    fewer requests). Counted: "yes" when the image carries the
     service's marker, so it counts against the retention and may be
     deleted. Deleted at next run: "yes" for the images the service will
     delete after its next scheduled image of the server.
@@ -92,18 +92,9 @@ class ListScheduledImages(common.EscapingOutput, command.Lister):
             )
             if row.schedule is not None
         ]
-        manager = common.images(self.app)
-        workers = max(1, min(concurrency, len(scheduled)))
-        with concurrent.futures.ThreadPoolExecutor(workers) as pool:
-            listed = list(
-                pool.map(lambda s: manager.list_for_server(s[0]), scheduled)
-            )
-        table: list[tuple[str, ...]] = []
-        for (server_id, retention), found in zip(
-            scheduled, listed, strict=True
-        ):
-            for image in domain.image_rows(found, server_id, retention):
-                table.append((server_id, *image.cells()))
+        table, _ = fleet.image_table(
+            common.images(self.app), scheduled, concurrency
+        )
         return FLEET_COLUMNS, table
 
 

@@ -22,7 +22,7 @@ from osc_lib.command import command
 from rax_scheduled_images_python_novaclient_ext import actions, bulk
 from rax_scheduled_images_python_novaclient_ext import schedule as domain
 from rax_scheduled_images_python_novaclient_ext.errors import NoSchedule
-from rax_scheduled_images_python_novaclient_ext.osc import common
+from rax_scheduled_images_python_novaclient_ext.osc import common, health
 
 SHOW_COLUMNS = ("server_id", "server_name", "type", "day_of_week", "retention")
 
@@ -211,16 +211,19 @@ class ListSchedules(common.EscapingOutput, command.Lister):
             "How many schedule requests to run at the same time when the "
             "cloud's server list does not show schedules",
         )
+        health.add_long_option(parser)
         return parser
 
     @common.error_boundary
     def take_action(
         self, parsed_args: argparse.Namespace
-    ) -> tuple[tuple[str, ...], list[tuple[str | int, ...]]]:
+    ) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
         rows = common.schedules(self.app).list_schedules(
             all_servers=parsed_args.all_servers,
             concurrency=parsed_args.concurrency,
         )
         if getattr(rows, "used_fallback", False):
             self.app.stderr.write(actions.FALLBACK_NOTE + "\n")
+        if parsed_args.long:
+            return health.long_list(self.app, parsed_args, rows)
         return domain.SCHEDULE_COLUMNS, [row.cells() for row in rows]

@@ -15,10 +15,14 @@ change what it does next.
     POST   /sandbox/reset      back to the seeded state
     POST   /sandbox/images     add a snapshot image of a server, e.g.
                                {"server_id": ID, "marked": false,
-                                "status": "queued", "created_at": ISO}
+                                "status": "queued", "created_at": ISO,
+                                "size": 1024}
     POST   /sandbox/servers    add a server (no schedule), e.g.
                                {"name": "café ☕", "project_id": "100001"}
                                ("id" optional; project default: demo)
+    POST   /sandbox/outcome    what the daily job does for a server from
+                               now on: {"server_id": ID, "outcome":
+                               "ok" | "skip" | "fail"}
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from .protocol import (
     not_found,
     require_method,
 )
+from .scheduler import SNAPSHOT_OUTCOMES
 from .state import (
     DEMO_PROJECT_ID,
     Server,
@@ -107,6 +112,9 @@ def handle(sandbox: Sandbox, request: Request) -> Response:
     if name == "servers":
         require_method(request, "POST")
         return _add_server(sandbox, request)
+    if name == "outcome":
+        require_method(request, "POST")
+        return _set_outcome(sandbox, request)
     raise not_found()
 
 
@@ -177,6 +185,8 @@ def _add_image(sandbox: Sandbox, request: Request) -> Response:
     )
     if "name" in body:
         image.name = str(body["name"])
+    if "size" in body:
+        image.size = _size(body["size"])
     for key, value in properties.items():
         if not isinstance(value, str):
             raise ApiError(400, f"property {key} must be a string")
@@ -221,3 +231,28 @@ def _add_server(sandbox: Sandbox, request: Request) -> Response:
         201,
         {"server": {"id": server_id, "name": name, "project_id": project_id}},
     )
+
+
+def _size(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise bad_request("size must be a whole number of bytes")
+    return value
+
+
+def _set_outcome(sandbox: Sandbox, request: Request) -> Response:
+    """Make a server's daily job succeed, skip (a missed run) or fail."""
+    body = _body(request)
+    outcome = body.get("outcome")
+    if outcome not in SNAPSHOT_OUTCOMES:
+        raise bad_request(
+            "outcome must be one of " + ", ".join(SNAPSHOT_OUTCOMES)
+        )
+    with sandbox.lock:
+        server = sandbox.state.servers.get(str(body.get("server_id")))
+        if server is None:
+            raise not_found(
+                f"Instance {body.get('server_id')} could not be found."
+            )
+        server.snapshot_outcome = outcome
+    sandbox.persist()
+    return Response(200, {"server_id": server.id, "outcome": outcome})

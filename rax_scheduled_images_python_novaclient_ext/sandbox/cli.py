@@ -206,6 +206,7 @@ def banner(sandbox: Sandbox) -> str:
         if name in ("OS_IDENTITY_API_VERSION", "OS_REGION_NAME"):
             continue
         lines.append(f"export {name}={value}")
+    lines += [f"export {n}={v}" for n, v in sandbox.now_env().items()]
     lines += [
         "# OS_COMPUTE_API_VERSION is not needed: the compute endpoint is a "
         "legacy v2.0 one and nova settles on 2.0 by itself.",

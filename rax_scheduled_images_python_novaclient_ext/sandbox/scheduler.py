@@ -85,6 +85,31 @@ def prune(state: State, server: Server) -> list[str]:
     return doomed
 
 
+# What a server's daily job does; set per server (admin API "outcome").
+SNAPSHOT_OUTCOMES = ("ok", "skip", "fail")
+
+
+def run_job(state: State, server: Server, report: TickReport) -> None:
+    """One server's daily job at the clock's time.
+
+    "ok": an ACTIVE image, then pruning. "skip": nothing at all, as when
+    the service misses a run. "fail": the snapshot ends `killed` with
+    the marker and no size; it is never counted or pruned (pruning still
+    runs, as the service's does after a job that gave up).
+    """
+    assert server.schedule is not None
+    outcome = server.snapshot_outcome
+    if outcome == "skip":
+        return
+    kind = "Weekly" if server.schedule.day_of_week else "Daily"
+    image = make_image(state, server, state.clock, kind=kind)
+    if outcome == "fail":
+        image.status, image.size = "killed", 0
+    state.add_image(image)
+    report.created.append(image.id)
+    report.deleted.extend(prune(state, server))
+
+
 def tick(state: State, days: int = 1) -> TickReport:
     """Run the service for `days` UTC days at the sandbox clock.
 
@@ -101,11 +126,6 @@ def tick(state: State, days: int = 1) -> TickReport:
                 server = state.servers[server_id]
                 if not is_due(server, state.clock):
                     continue
-                assert server.schedule is not None
-                kind = "Weekly" if server.schedule.day_of_week else "Daily"
-                image = make_image(state, server, state.clock, kind=kind)
-                state.add_image(image)
-                report.created.append(image.id)
-                report.deleted.extend(prune(state, server))
+                run_job(state, server, report)
         state.clock += dt.timedelta(days=1)
     return report

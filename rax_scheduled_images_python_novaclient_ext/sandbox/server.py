@@ -50,6 +50,7 @@ from .state import (
     SeedUser,
     State,
     build_state,
+    format_time,
     parse_time,
 )
 
@@ -554,6 +555,10 @@ class Sandbox:
     def compute_url(self, user: str = "demo") -> str:
         return f"{self.url}/compute/v2/{_seed_user(user).project_id}"
 
+    def now_env(self) -> dict[str, str]:
+        """``{"SCHEDULED_IMAGES_NOW": <the clock>}`` (see :func:`now_env`)."""
+        return now_env(self)
+
     def env(self, user: str = "demo", keystone: str = "v3") -> dict[str, str]:
         """OS_* variables that point `nova` / `openstack` at this sandbox.
 
@@ -596,6 +601,20 @@ class Sandbox:
                 "OS_PROJECT_ID": seed_user.project_id,
             }
         raise ValueError("keystone must be 'v3', 'v2.0' or 'rax'")
+
+
+# The variable from which the client's commands take "now" (the
+# client's config.NOW_ENV; written out here because the sandbox imports
+# nothing of the client).
+NOW_VARIABLE = "SCHEDULED_IMAGES_NOW"
+
+
+def now_env(sandbox: Sandbox) -> dict[str, str]:
+    """``SCHEDULED_IMAGES_NOW`` set to the sandbox's clock, so that the
+    commands measure image ages as the sandbox's time has it. Read it
+    again after a tick or a change of the clock."""
+    with sandbox.lock:
+        return {NOW_VARIABLE: format_time(sandbox.state.clock)}
 
 
 # The variables through which a caller's own cloud could leak into a

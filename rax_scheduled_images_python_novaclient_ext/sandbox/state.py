@@ -121,6 +121,10 @@ class Server:
     status: str = "ACTIVE"
     address: str = "10.0.0.2"
     schedule: Schedule | None = None
+    # What the service's daily job does for this server (see
+    # scheduler.SNAPSHOT_OUTCOMES): "ok", "skip" (no job runs, as when the
+    # service misses a day) or "fail" (the snapshot ends `killed`).
+    snapshot_outcome: str = "ok"
 
 
 # Image attributes Glance keeps in its own columns; everything else a

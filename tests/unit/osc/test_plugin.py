@@ -163,6 +163,7 @@ def test_every_declared_command_loads():
         "scheduled_image_keep",
         "scheduled_image_list",
         "scheduled_image_release",
+        "server_image_schedule_check",
         "server_image_schedule_list",
         "server_image_schedule_set",
         "server_image_schedule_show",

@@ -1,0 +1,138 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""``openstack server image schedule check`` and ``list --long``.
+
+Is the service keeping the schedules? The decisions are the domain's
+(:mod:`..health`, :mod:`..check`), the reading :mod:`..fleet`'s, shared
+with the ``nova`` commands so both print the same states.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from typing import Any
+
+from osc_lib.command import command
+
+from rax_scheduled_images_python_novaclient_ext import (
+    check,
+    clock,
+    fleet,
+    health,
+)
+from rax_scheduled_images_python_novaclient_ext import schedule as domain
+from rax_scheduled_images_python_novaclient_ext.osc import common
+
+# The formats that a program reads: their keys and values are a
+# contract (bytes, hours, ISO times, None); a table is for people.
+MACHINE_FORMATS = ("json", "yaml", "csv", "value", "shell")
+
+_LONG_HELP = (
+    "Also show how each schedule is kept: the newest image (UTC) and its "
+    "age, the counted, failed and kept images, their size and a state "
+    "(ok, late, missed, no-images, failed-images). With -f json, yaml, "
+    "csv or value the columns are server_id, server_name, type, "
+    "day_of_week, retention, last_image_id, last_image_created, "
+    "age_hours, counted, failed, kept, size_bytes, state, reason."
+)
+
+
+def add_long_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--long", action="store_true", default=False, help=_LONG_HELP
+    )
+
+
+def long_list(
+    app: Any,
+    parsed_args: argparse.Namespace,
+    rows: Sequence[domain.ServerSchedule],
+) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
+    """``list --long``: the schedules in ``rows`` with their health.
+
+    A table gets titles and human units; the machine formats the keys
+    of :data:`..health.LONG_KEYS` and plain numbers.
+    """
+    now = clock.now()
+    read = fleet.read_health(
+        common.images(app),
+        rows,
+        now,
+        health.Thresholds(),
+        concurrency=parsed_args.concurrency,
+    )
+    if getattr(parsed_args, "formatter", "table") in MACHINE_FORMATS:
+        return health.LONG_KEYS, [health.long_values(r) for r in read.rows]
+    return health.LONG_COLUMNS, [health.long_cells(r) for r in read.rows]
+
+
+class CheckSchedules(common.EscapingOutput, command.Command):
+    """Check that the scheduled images are being taken (a Nagios plugin).
+
+    First line: SCHEDULED IMAGES OK|WARNING|CRITICAL|UNKNOWN - summary |
+    performance data; then one line per server that is not ok, worst
+    first. A daily server is late when its newest ACTIVE scheduled image
+    is more than 28 hours old and missed after 52 hours; a weekly one
+    after 8 and 15 days. Exit 0 ok; 1 warning (late, no-images,
+    failed-images); 2 critical (missed); 3 unknown (the cloud could not
+    be read: login, endpoint, answer).
+    """
+
+    # The login happens in take_action, so that a failed one is the
+    # check's UNKNOWN (exit 3), not osc-lib's error (exit 1).
+    auth_required = False
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        for flags, kwargs in fleet.threshold_options():
+            parser.add_argument(*flags, **kwargs)
+        parser.add_argument(
+            "--server",
+            metavar="<server>",
+            action="append",
+            default=[],
+            help=(
+                "Check only this server (name or ID); repeat for more. "
+                "Default: every server that has an image schedule."
+            ),
+        )
+        common.add_concurrency_option(
+            parser,
+            "How many image or schedule requests to run at the same time "
+            "when they are asked server by server",
+        )
+        return parser
+
+    def take_action(self, parsed_args: argparse.Namespace) -> int:
+        try:
+            thresholds = fleet.thresholds_from(parsed_args)
+        except domain.ScheduleError as error:
+            self.app.stderr.write(f"error: {error}\n")
+            return 2  # bad options, as argparse's own exit
+        try:
+            # osc-lib's own set-up, now that a failure can be caught.
+            self.auth_required = True
+            self.app.prepare_to_run_command(self)
+        except Exception as error:  # login, catalog: the check's UNKNOWN
+            lines, code = check.unknown(fleet.describe_error(error))
+        else:
+            lines, code = fleet.check_fleet(
+                lambda: common.compute(self.app),
+                lambda: common.schedules(self.app),
+                lambda: common.images(self.app),
+                common.check_server_names(parsed_args.server),
+                thresholds,
+                parsed_args.concurrency,
+            )
+        self.app.stdout.write("\n".join(lines) + "\n")
+        return code

@@ -1,0 +1,261 @@
+"""``openstack server image schedule list --long`` and ``... check``,
+and the fleet-wide ``openstack scheduled image list``, in-process with
+Keystone, Nova and the Image API mocked."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+import requests_mock as rm
+
+from rax_scheduled_images_python_novaclient_ext.config import NOW_ENV
+
+from ..conftest import AUTH_URL, IMAGE, glance_image
+from .conftest import COMPUTE, SERVER_ID, WEB1, WEB2, WEB3, api_calls
+
+NOW = "2026-11-10T12:00:00Z"
+LISTED = f"{COMPUTE}/servers/detail?OS-SI:image_schedule=True"
+FOUR = [SERVER_ID, WEB1, WEB2, WEB3]
+
+
+@pytest.fixture(autouse=True)
+def now(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(NOW_ENV, NOW)
+
+
+def listing(*entries: tuple[str, str, dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "servers": [
+            {"id": sid, "name": name, "OS-SI:image_schedule": sched}
+            for sid, name, sched in entries
+        ]
+    }
+
+
+def weekly_and_daily(mock: rm.Mocker) -> None:
+    mock.get(
+        LISTED,
+        json=listing(
+            (SERVER_ID, "myserver", {"retention": 3}),
+            (WEB1, "web1", {"retention": 2, "day_of_week": "MONDAY"}),
+        ),
+    )
+    mock.get(
+        f"{IMAGE}/v2/images?instance_uuid={SERVER_ID}&limit=1000",
+        json={
+            "images": [
+                dict(glance_image("a1", 10), size=2048),
+                dict(glance_image("f1", 9), status="error", size=None),
+                glance_image("k1", 2, marked=False),
+            ]
+        },
+    )
+    mock.get(
+        f"{IMAGE}/v2/images?instance_uuid={WEB1}&limit=1000",
+        json={"images": []},
+    )
+
+
+def test_list_long_json_has_the_contract_keys(openstack: Any, mock: Any):
+    weekly_and_daily(mock)
+    result = openstack(
+        "server", "image", "schedule", "list", "--long", "-f", "json"
+    )
+    assert result.code == 0, result.err
+    assert json.loads(result.out) == [
+        {
+            "server_id": SERVER_ID,
+            "server_name": "myserver",
+            "type": "daily",
+            "day_of_week": None,
+            "retention": 3,
+            "last_image_id": "a1",
+            "last_image_created": "2026-11-10T03:04:05Z",
+            "age_hours": 8.93,
+            "counted": 1,
+            "failed": 1,
+            "kept": 1,
+            "size_bytes": 2048,
+            "state": "failed-images",
+            "reason": "newest image 8h 55m old; 1 failed image to delete",
+        },
+        {
+            "server_id": WEB1,
+            "server_name": "web1",
+            "type": "weekly",
+            "day_of_week": "MONDAY",
+            "retention": 2,
+            "last_image_id": None,
+            "last_image_created": None,
+            "age_hours": None,
+            "counted": 0,
+            "failed": 0,
+            "kept": 0,
+            "size_bytes": 0,
+            "state": "no-images",
+            "reason": "no ACTIVE scheduled image yet",
+        },
+    ]
+
+
+def test_list_long_table_has_titles_and_human_units(openstack: Any, mock: Any):
+    weekly_and_daily(mock)
+    result = openstack(
+        "server", "image", "schedule", "list", "--long", "-f", "csv"
+    )
+    assert result.out.splitlines()[0].startswith('"server_id","server_name"')
+    table = openstack("server", "image", "schedule", "list", "--long")
+    lines = [line for line in table.out.splitlines() if "|" in line]
+    cells = [[c.strip() for c in line.strip("|").split("|")] for line in lines]
+    assert cells[0] == [
+        "ID", "Name", "Type", "Day", "Retention", "Last image (UTC)", "Age",
+        "Counted", "Failed", "Kept", "Size", "State",
+    ]  # fmt: skip
+    assert cells[1][5:] == [
+        "2026-11-10 03:04", "8h 55m", "1", "1", "1", "2.0 KiB", "failed-images"
+    ]  # fmt: skip
+
+
+def test_list_without_long_is_unchanged(openstack: Any, mock: Any):
+    weekly_and_daily(mock)
+    result = openstack("server", "image", "schedule", "list", "-f", "json")
+    assert list(json.loads(result.out)[0]) == [
+        "ID", "Name", "Type", "Day", "Retention"
+    ]  # fmt: skip
+    assert not any("/v2/images" in path for _, path in api_calls(mock))
+
+
+def test_check_warning_exit_1(openstack: Any, mock: Any):
+    weekly_and_daily(mock)
+    result = openstack("server", "image", "schedule", "check")
+    assert result.code == 1
+    assert result.out.splitlines() == [
+        "SCHEDULED IMAGES WARNING - 2 scheduled servers: 0 ok, 1 no-images, "
+        "1 failed-images; 2.0 KiB in their images | 'ok'=0;;; "
+        "'failed-images'=1;;; 'no-images'=1;;; 'late'=0;;; 'missed'=0;;; "
+        "'size'=2048B;;;",
+        f"no-images: web1 ({WEB1}): no ACTIVE scheduled image yet",
+        f"failed-images: myserver ({SERVER_ID}): newest image 8h 55m old; "
+        "1 failed image to delete",
+    ]
+
+
+def test_check_of_named_servers_only(openstack: Any, mock: Any):
+    weekly_and_daily(mock)
+    mock.get(
+        f"{COMPUTE}/servers/{SERVER_ID}",
+        json={
+            "server": {
+                "id": SERVER_ID,
+                "name": "myserver",
+                "OS-SI:image_schedule": {"retention": 3},
+            }
+        },
+    )
+    result = openstack(
+        "server", "image", "schedule", "check", "--server", SERVER_ID,
+        "--server", SERVER_ID,
+    )  # fmt: skip
+    assert result.code == 1
+    assert result.out.startswith(
+        "SCHEDULED IMAGES WARNING - 1 scheduled server: 0 ok, 1 failed-images;"
+    )
+    assert ("GET", "/v2/p1/servers/detail?os-si:image_schedule=true") not in (
+        api_calls(mock)
+    )
+
+
+@pytest.mark.parametrize(
+    ("image_day", "code", "verdict"),
+    [(10, 0, "OK"), (9, 1, "WARNING"), (7, 2, "CRITICAL")],
+)
+def test_check_exit_code_is_the_verdict(
+    openstack: Any, mock: Any, image_day: int, code: int, verdict: str
+):
+    mock.get(LISTED, json=listing((SERVER_ID, "myserver", {"retention": 3})))
+    mock.get(
+        f"{IMAGE}/v2/images?instance_uuid={SERVER_ID}&limit=1000",
+        json={"images": [glance_image("a1", image_day)]},
+    )
+    result = openstack("server", "image", "schedule", "check")
+    assert result.code == code
+    assert result.out.startswith(f"SCHEDULED IMAGES {verdict} - ")
+
+
+def test_check_failed_login_is_unknown_exit_3(openstack: Any, mock: Any):
+    mock.post(
+        AUTH_URL + "/auth/tokens",
+        status_code=401,
+        json={"error": {"code": 401, "message": "Bad password"}},
+    )
+    result = openstack("server", "image", "schedule", "check")
+    assert result.code == 3
+    assert result.out.startswith("SCHEDULED IMAGES UNKNOWN - Unauthorized: ")
+    assert len(result.out.splitlines()) == 1
+    assert api_calls(mock) == []
+
+
+def test_check_refused_listing_is_unknown(openstack: Any, mock: Any):
+    mock.get(
+        LISTED,
+        status_code=503,
+        json={"serviceUnavailable": {"message": "down", "code": 503}},
+    )
+    result = openstack(
+        "--os-scheduled-images-retries", "0",
+        "server", "image", "schedule", "check",
+    )  # fmt: skip
+    assert result.code == 3
+    assert result.out.startswith("SCHEDULED IMAGES UNKNOWN - ")
+    assert "down" in result.out
+
+
+def test_check_critical_below_warning_exit_2_sends_nothing(
+    openstack: Any, mock: Any
+):
+    result = openstack(
+        "server", "image", "schedule", "check",
+        "--daily-warning", "30", "--daily-critical", "29",
+    )  # fmt: skip
+    assert result.code == 2
+    assert result.error_lines == [
+        "error: The daily critical age (29h) is below the daily warning "
+        "age (30h): it must be the same or longer."
+    ]
+    assert result.out == ""
+    assert api_calls(mock) == []
+
+
+def test_fleet_image_list_reads_one_scan_for_many_servers(
+    openstack: Any, mock: Any
+):
+    mock.get(
+        LISTED,
+        json=listing(*[(sid, f"s{n}", {"retention": 2}) for n, sid in
+                       enumerate(FOUR)]),
+    )  # fmt: skip
+    images = [
+        dict(glance_image(f"i{n}", 9 - n, server=sid), owner="p1")
+        for n, sid in enumerate(FOUR)
+    ]
+    images.append(dict(glance_image("old", 1, server=WEB1), owner="p1"))
+    mock.get(f"{IMAGE}/v2/images?owner=p1", json={"images": images})
+    result = openstack(
+        "scheduled", "image", "list", "-f", "csv",
+        "-c", "Server", "-c", "ID", "-c", "Deleted at next run",
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    assert result.out.splitlines() == [
+        '"Server","ID","Deleted at next run"',
+        f'"{SERVER_ID}","i0","no"',
+        f'"{WEB1}","old","yes"',
+        f'"{WEB1}","i1","no"',
+        f'"{WEB2}","i2","no"',
+        f'"{WEB3}","i3","no"',
+    ]
+    assert api_calls(mock) == [
+        ("GET", "/v2/p1/servers/detail?os-si:image_schedule=true"),
+        ("GET", "/v2/images?owner=p1&limit=1000"),
+    ]
