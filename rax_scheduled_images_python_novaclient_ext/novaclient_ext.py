@@ -134,14 +134,15 @@ def _images(cs: Any) -> images_api.ImageManager:
 
 
 def _print_rows(
-    columns: Sequence[str], rows: Sequence[Sequence[str | int]]
+    columns: Sequence[str], rows: Sequence[Sequence[str | int | None]]
 ) -> None:
-    """A novaclient table of already formatted rows, in the given order."""
+    """A novaclient table of rows, in the given order; None is blank."""
     formatters = {
         column: operator.itemgetter(index)
         for index, column in enumerate(columns)
     }
-    utils.print_list(rows, list(columns), formatters=formatters)
+    shown = [["" if cell is None else cell for cell in row] for row in rows]
+    utils.print_list(shown, list(columns), formatters=formatters)
 
 
 @utils.arg("server", metavar="<server>", help="Name or ID of server.")

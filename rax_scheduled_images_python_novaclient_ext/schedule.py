@@ -434,20 +434,23 @@ class ServerSchedule:
     name: str
     schedule: Schedule | None
 
-    def cells(self) -> tuple[str | int, ...]:
+    def cells(self) -> tuple[str, str, str | None, str | None, int | None]:
         """The row, in the order of :data:`SCHEDULE_COLUMNS`.
 
-        The retention stays a number, so ``-f json`` shows one.
-
-        A server without a schedule has blank type, day and retention.
+        One type per column: ID, Name and Type are text, Day is text,
+        Retention a number. A missing value is ``None``, never ``""``
+        (the rule for every row and field the front ends show): a daily
+        schedule has no day, a server without a schedule has no type, day
+        or retention. How ``None`` looks is the front end's choice: blank
+        in the tables, null in JSON.
         """
         if self.schedule is None:
-            return (self.server_id, self.name, "", "", "")
+            return (self.server_id, self.name, None, None, None)
         return (
             self.server_id,
             self.name,
             self.schedule.kind,
-            self.schedule.day_of_week or "",
+            self.schedule.day_of_week,
             self.schedule.retention,
         )
 

@@ -21,7 +21,7 @@ from osc_lib import exceptions
 from osc_lib.command import command
 
 from rax_scheduled_images_python_novaclient_ext import schedule as domain
-from rax_scheduled_images_python_novaclient_ext.osc import common
+from rax_scheduled_images_python_novaclient_ext.osc import columns, common
 
 SHOW_COLUMNS = ("server_id", "server_name", "type", "day_of_week", "retention")
 
@@ -70,12 +70,15 @@ class ShowSchedule(command.ShowOne):
                         f"Scheduled images not enabled for server {server.id}"
                     ) from None
                 raise
-        return SHOW_COLUMNS, (
-            server.id,
-            getattr(server, "name", None),
-            schedule.kind.lower(),
-            schedule.day_of_week,
-            schedule.retention,
+        return SHOW_COLUMNS, columns.shown(
+            (
+                server.id,
+                getattr(server, "name", None),
+                schedule.kind.lower(),
+                schedule.day_of_week,
+                schedule.retention,
+            ),
+            parsed_args,
         )
 
 
@@ -213,7 +216,7 @@ class ListSchedules(command.Lister):
 
     def take_action(
         self, parsed_args: argparse.Namespace
-    ) -> tuple[tuple[str, ...], list[tuple[str | int, ...]]]:
+    ) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
         rows = common.schedules(self.app).list_schedules(
             all_servers=parsed_args.all_servers,
             concurrency=parsed_args.concurrency,
@@ -223,4 +226,6 @@ class ListSchedules(command.Lister):
                 "This cloud's server list does not show image schedules: "
                 "each server's schedule was asked for on its own.\n"
             )
-        return domain.SCHEDULE_COLUMNS, [row.cells() for row in rows]
+        return domain.SCHEDULE_COLUMNS, [
+            columns.shown(row.cells(), parsed_args) for row in rows
+        ]
