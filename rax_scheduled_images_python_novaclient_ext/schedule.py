@@ -255,16 +255,28 @@ def is_marked(image: Mapping[str, Any]) -> bool:
     return image.get(CREATED_BY_KEY) == CREATED_BY_VALUE
 
 
+# What an image whose creation time cannot be read counts as: the oldest.
+_UNREADABLE_TIME = datetime.datetime.min.replace(tzinfo=datetime.timezone.utc)
+
+
 def _created(image: Mapping[str, Any]) -> datetime.datetime:
     raw = image.get("created_at") or image.get("created") or ""
     try:
         # Python 3.10's fromisoformat() does not take the "Z" suffix.
         when = datetime.datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
     except ValueError:
-        return datetime.datetime.min.replace(tzinfo=datetime.timezone.utc)
+        return _UNREADABLE_TIME
     if when.tzinfo is None:
         when = when.replace(tzinfo=datetime.timezone.utc)
-    return when
+    try:
+        return when.astimezone(datetime.timezone.utc)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00
+        return _UNREADABLE_TIME
+
+
+def _age_order(image: Mapping[str, Any]) -> tuple[datetime.datetime, str]:
+    """Oldest first: by creation time, then by id, as Glance orders."""
+    return (_created(image), str(image.get("id", "")))
 
 
 def plan_prune(
@@ -281,6 +293,18 @@ def plan_prune(
     newest, so of today's counted images the newest ``retention - 1``
     survive. With no schedule (``retention`` None or 0) the service
     deletes nothing.
+
+    The order is the service's: it sorts by creation time, and its sort
+    keeps the order of Glance's list (creation time, then id, both
+    descending) for equal times; so equal times are ordered here by id,
+    whatever order ``images`` come in. An image whose creation time is
+    missing or cannot be read counts as the OLDEST, so it is forecast to
+    be deleted first. That is what the service does with a missing time
+    (its worker sorts the time as text, where an empty one is the oldest;
+    an inference from the open-source worker), and it is the safe side
+    for a backup tool: the forecast never calls an image safe when it
+    cannot tell the image's age, so a person sees it marked for deletion
+    and can keep it. The sandbox's scheduler applies the same order.
     """
     if not retention or retention < 1:
         return frozenset()
@@ -291,15 +315,18 @@ def plan_prune(
         and image.get(INSTANCE_KEY) == server_id
         and str(image.get("status", "")).upper() == "ACTIVE"
     ]
-    counted.sort(key=_created, reverse=True)
+    counted.sort(key=_age_order, reverse=True)
     return frozenset(str(image["id"]) for image in counted[retention - 1 :])
 
 
 def sort_oldest_first(
     images: Iterable[Mapping[str, Any]],
 ) -> list[Mapping[str, Any]]:
-    """Images in the order a person reads a history: oldest first."""
-    return sorted(images, key=_created)
+    """Images in the order a person reads a history: oldest first.
+
+    The reverse of :func:`plan_prune`'s order (unreadable times first).
+    """
+    return sorted(images, key=_age_order)
 
 
 # --- the images of a server, and every server's schedule -----------------
