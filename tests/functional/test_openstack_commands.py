@@ -177,7 +177,7 @@ def test_unset_and_list(openstack, cloud):
             "ID": MYSERVER_ID,
             "Name": "myserver",
             "Type": "Daily",
-            "Day": "",
+            "Day": None,
             "Retention": 2,
         }
     ]
