@@ -490,33 +490,3 @@ def _next_query(body: Any) -> str | None:
             href = str(link.get("href") or "")
             return parse.urlsplit(href).query
     return None
-
-
-# The entry point's name, under which python-novaclient attaches the
-# manager to a client that loads this extension.
-EXTENSION_NAME = "rax_scheduled_images_python_novaclient_ext"
-
-
-def client_for(session: Any, **kwargs: Any) -> Any:
-    """A python-novaclient client on ``session``, with this extension.
-
-    The client has the schedule manager as
-    ``client.rax_scheduled_images_python_novaclient_ext``, as the ``nova``
-    shell's client has; a plain ``novaclient.client.Client("2",
-    session=...)`` does not, because only a client that loads the
-    extension gets its manager. Only this extension is loaded:
-    ``client.discover_extensions("2")`` would load every one installed,
-    and one that is broken would break this program too.
-
-    :param session: a keystoneauth ``Session``.
-    :param kwargs: passed on to ``novaclient.client.Client`` (e.g.
-        ``region_name``, ``endpoint_type``, ``endpoint_override``).
-    """
-    from novaclient import client, extension
-
-    from rax_scheduled_images_python_novaclient_ext import novaclient_ext
-
-    loaded = extension.Extension(EXTENSION_NAME, novaclient_ext)
-    # "2.0": the plain v2 API, no microversion header, as the openstack
-    # plugin's client; the schedule routes need none.
-    return client.Client("2.0", session=session, extensions=[loaded], **kwargs)

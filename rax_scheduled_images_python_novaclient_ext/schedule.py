@@ -255,7 +255,6 @@ def is_marked(image: Mapping[str, Any]) -> bool:
     return image.get(CREATED_BY_KEY) == CREATED_BY_VALUE
 
 
-# What an image whose creation time cannot be read counts as: the oldest.
 _UNREADABLE_TIME = datetime.datetime.min.replace(tzinfo=datetime.timezone.utc)
 
 
@@ -264,13 +263,11 @@ def _created(image: Mapping[str, Any]) -> datetime.datetime:
     try:
         # Python 3.10's fromisoformat() does not take the "Z" suffix.
         when = datetime.datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
-    except ValueError:
-        return _UNREADABLE_TIME
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=datetime.timezone.utc)
-    try:
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=datetime.timezone.utc)
+        # In UTC, so that no comparison overflows (0001-01-01T00:00+01:00).
         return when.astimezone(datetime.timezone.utc)
-    except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00
+    except (ValueError, OverflowError):
         return _UNREADABLE_TIME
 
 
@@ -294,17 +291,13 @@ def plan_prune(
     survive. With no schedule (``retention`` None or 0) the service
     deletes nothing.
 
-    The order is the service's: it sorts by creation time, and its sort
-    keeps the order of Glance's list (creation time, then id, both
-    descending) for equal times; so equal times are ordered here by id,
-    whatever order ``images`` come in. An image whose creation time is
-    missing or cannot be read counts as the OLDEST, so it is forecast to
-    be deleted first. That is what the service does with a missing time
-    (its worker sorts the time as text, where an empty one is the oldest;
-    an inference from the open-source worker), and it is the safe side
-    for a backup tool: the forecast never calls an image safe when it
-    cannot tell the image's age, so a person sees it marked for deletion
-    and can keep it. The sandbox's scheduler applies the same order.
+    Equal times are ordered by id, as in Glance's list, which the
+    service's sort keeps, whatever order ``images`` come in. An image
+    whose creation time is missing or unreadable counts as the OLDEST,
+    so it is forecast deleted first: the service's worker does the same
+    with a missing time (it sorts the text), and for a backup tool it is
+    the safe side, as no image is called safe when its age is unknown.
+    The sandbox's scheduler orders the same way.
     """
     if not retention or retention < 1:
         return frozenset()
@@ -322,10 +315,7 @@ def plan_prune(
 def sort_oldest_first(
     images: Iterable[Mapping[str, Any]],
 ) -> list[Mapping[str, Any]]:
-    """Images in the order a person reads a history: oldest first.
-
-    The reverse of :func:`plan_prune`'s order (unreadable times first).
-    """
+    """Images in the order a person reads a history: oldest first."""
     return sorted(images, key=_age_order)
 
 
@@ -464,12 +454,9 @@ class ServerSchedule:
     def cells(self) -> tuple[str, str, str | None, str | None, int | None]:
         """The row, in the order of :data:`SCHEDULE_COLUMNS`.
 
-        One type per column: ID, Name and Type are text, Day is text,
-        Retention a number. A missing value is ``None``, never ``""``
-        (the rule for every row and field the front ends show): a daily
-        schedule has no day, a server without a schedule has no type, day
-        or retention. How ``None`` looks is the front end's choice: blank
-        in the tables, null in JSON.
+        One type per column (Retention a number, the rest text). A
+        missing value is ``None``, never ``""``: the rule for every value
+        the front ends show (they show it blank, or null in JSON).
         """
         if self.schedule is None:
             return (self.server_id, self.name, None, None, None)

@@ -358,11 +358,6 @@ class Sandbox:
         self.seed = seed
         self.fleet = (servers, scheduled, images)
         self.state_file = os.fspath(state_file) if state_file else None
-        # Saving replaces the file by a rename: through a symlink, that
-        # would replace the user's link; so the link's target is written.
-        self._state_path = (
-            os.path.realpath(self.state_file) if self.state_file else None
-        )
         self.host = host
         self.port = port
         self.max_body = max_body
@@ -395,6 +390,15 @@ class Sandbox:
         self._thread: threading.Thread | None = None
 
     # ----- state ----------------------------------------------------------
+
+    @property
+    def _state_path(self) -> str | None:
+        """Where the state is written: through a symlink, its target.
+
+        Saving replaces the file by a rename, which would replace the
+        user's link itself.
+        """
+        return os.path.realpath(self.state_file) if self.state_file else None
 
     def _fresh_state(self) -> State:
         servers, scheduled, images = self.fleet

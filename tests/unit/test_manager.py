@@ -278,27 +278,3 @@ def test_the_1_0_0_manager_names_still_import() -> None:
 
     assert manager.ImageScheduleManager is manager.ScheduleManager
     assert images.ScheduledImageManager is images.ImageManager
-
-
-def test_client_for_loads_the_extension_and_only_it(mock, monkeypatch):
-    from keystoneauth1 import session as ks_session
-    from keystoneauth1 import token_endpoint
-    from novaclient import client as nova_client
-
-    from .conftest import COMPUTE, TOKEN
-
-    sess = ks_session.Session(auth=token_endpoint.Token(COMPUTE, TOKEN))
-    plain = nova_client.Client("2", session=sess)
-    assert not hasattr(plain, "rax_scheduled_images_python_novaclient_ext")
-
-    def every_extension(*args, **kwargs):
-        raise AssertionError("a broken extension would break client_for")
-
-    monkeypatch.setattr(nova_client, "discover_extensions", every_extension)
-    nova = m.client_for(sess, region_name="DFW")
-    schedules = nova.rax_scheduled_images_python_novaclient_ext
-    assert isinstance(schedules, m.ScheduleManager)
-    assert nova.client.region_name == "DFW"
-    mock.get(OS_URL, json={"image_schedule": {"retention": 7}})
-    assert schedules.get(SERVER_ID).retention == 7
-    assert sent(mock) == [("GET", OS_PATH)]
