@@ -455,8 +455,8 @@ class ServerSchedule:
         """The row, in the order of :data:`SCHEDULE_COLUMNS`.
 
         One type per column (Retention a number, the rest text). A
-        missing value is ``None``, never ``""``: the rule for every value
-        the front ends show (they show it blank, or null in JSON).
+        missing value is ``None``, never ``""``, the rule for new columns
+        too (the front ends show it blank, or null in JSON: osc/columns).
         """
         if self.schedule is None:
             return (self.server_id, self.name, None, None, None)
