@@ -478,8 +478,8 @@ class Sandbox:
                 self.state.clock + dt.timedelta(days=days)
             except OverflowError:
                 raise ValueError(
-                    f"{days} days from {format_time(self.state.clock)} "
-                    "is past the year 9999"
+                    f"{days} day{'' if days == 1 else 's'} after "
+                    f"{format_time(self.state.clock)} is past the year 9999"
                 ) from None
             report = tick(self.state, days)
             self.persist()

@@ -280,8 +280,8 @@ def test_a_tick_past_the_year_9999_changes_nothing(
     capsys.readouterr()
     assert cli.main(["tick", "--url", url]) == 1
     assert capsys.readouterr().err == (
-        'error: HTTP 400: {"badRequest": {"message": "Cannot tick: 1 days '
-        'from 9999-12-31T12:00:00Z is past the year 9999.", "code": 400}}\n'
+        'error: HTTP 400: {"badRequest": {"message": "Cannot tick: 1 day '
+        'after 9999-12-31T12:00:00Z is past the year 9999.", "code": 400}}\n'
     )
     after = requests.get(f"{url}/sandbox").json()
     assert after["counts"] == before
