@@ -164,16 +164,17 @@ def _images(cs: Any) -> images_api.ImageManager:
 
 
 def _print_rows(
-    columns: Sequence[str], rows: Sequence[Sequence[str | int]]
+    columns: Sequence[str], rows: Sequence[Sequence[str | int | None]]
 ) -> None:
-    """A novaclient table of already formatted rows, in the given order,
-    each cell as the terminal will print it (so the columns line up)."""
+    """A novaclient table of rows, in the given order: None is blank, and
+    each cell is as the terminal will print it (so the columns line up)."""
     encoding = getattr(sys.stdout, "encoding", None)
     formatters = {
         column: lambda row, i=index: terminal.printable(row[i], encoding)
         for index, column in enumerate(columns)
     }
-    utils.print_list(rows, list(columns), formatters=formatters)
+    shown = [["" if cell is None else cell for cell in row] for row in rows]
+    utils.print_list(shown, list(columns), formatters=formatters)
 
 
 @terminal.escaping_stdio
@@ -328,15 +329,7 @@ def _print_long(cs: Any, rows: Sequence[domain.ServerSchedule]) -> None:
     """``scheduled-images-list --long``: the schedules and their health."""
     now = clock.now()
     read = fleet.read_health(_images(cs), rows, now, health.Thresholds())
-    _print_rows(
-        health.LONG_COLUMNS,
-        [
-            tuple(
-                "" if cell is None else cell for cell in health.long_cells(r)
-            )
-            for r in read.rows
-        ],
-    )
+    _print_rows(health.LONG_COLUMNS, [health.long_cells(r) for r in read.rows])
 
 
 def _threshold_options(func: Callable[..., T]) -> Callable[..., T]:

@@ -29,6 +29,7 @@ schedule, and an image patch sets or removes one marker.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import time
 from collections.abc import Callable
@@ -67,8 +68,12 @@ class RetryPolicy:
     max_delay: float = config.DEFAULT_MAX_DELAY
 
     def __post_init__(self) -> None:
-        if self.retries < 0 or self.backoff < 0 or self.max_delay < 0:
-            raise ValueError("Retry settings cannot be negative.")
+        for name in ("retries", "backoff", "max_delay"):
+            value = getattr(self, name)
+            if value < 0:
+                raise ValueError(
+                    f"RetryPolicy {name} cannot be negative (got {value})."
+                )
 
     def delay(self, attempt: int, retry_after: object = None) -> float:
         """Seconds to wait before retry number ``attempt`` (from 1).
@@ -90,23 +95,67 @@ class RetryPolicy:
     def from_env(cls, environ: Any = None) -> RetryPolicy:
         """The default policy, changed by environment variables.
 
-        :raises ValueError: for a value that is not a number.
+        :raises ValueError: naming the variable, for a value that is not
+            a number, is negative, or (the delay) is not finite.
         """
         env = os.environ if environ is None else environ
         base = cls()
         retries = env.get(ENV_RETRIES)
         max_delay = env.get(ENV_MAX_DELAY)
-        try:
-            return cls(
-                retries=int(retries) if retries else base.retries,
-                backoff=base.backoff,
-                max_delay=float(max_delay) if max_delay else base.max_delay,
-            )
-        except ValueError:
-            raise ValueError(
-                f"{ENV_RETRIES} must be a whole number and {ENV_MAX_DELAY} "
-                "a number of seconds."
-            ) from None
+        return cls(
+            retries=parse_retries(retries, ENV_RETRIES)
+            if retries
+            else base.retries,
+            backoff=base.backoff,
+            max_delay=parse_max_delay(max_delay, ENV_MAX_DELAY)
+            if max_delay
+            else base.max_delay,
+        )
+
+
+def parse_retries(value: object, source: str) -> int:
+    """A retry count set by ``source`` (a variable's or option's name).
+
+    :raises ValueError: saying what is wrong: not a whole number, or
+        negative.
+    """
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        raise ValueError(
+            f"{source} must be a whole number of retries, 0 or more "
+            f"(got '{value}')."
+        ) from None
+    if number < 0:
+        raise ValueError(
+            f"{source} cannot be negative (got {number}): give the number of "
+            "retries, or 0 to turn retries off."
+        )
+    return number
+
+
+def parse_max_delay(value: object, source: str) -> float:
+    """A longest delay in seconds set by ``source``.
+
+    :raises ValueError: saying what is wrong: not a number, negative, or
+        not finite (``nan``, ``inf``).
+    """
+    try:
+        seconds = float(str(value).strip())
+    except ValueError:
+        raise ValueError(
+            f"{source} must be a number of seconds, 0 or more (got '{value}')."
+        ) from None
+    if not math.isfinite(seconds):
+        raise ValueError(
+            f"{source} must be a finite number of seconds (got '{value}')."
+        )
+    if seconds < 0:
+        raise ValueError(
+            f"{source} cannot be negative (got {value}): give the longest "
+            "wait before a retry, in seconds."
+        )
+    return seconds
 
 
 def is_retriable(error: BaseException) -> bool:

@@ -256,7 +256,7 @@ def is_marked(image: Mapping[str, Any]) -> bool:
 
 
 def parse_timestamp(value: object) -> datetime.datetime | None:
-    """An Image API time (``2026-11-01T03:04:05Z``) as an aware datetime.
+    """An Image API time (``2026-11-01T03:04:05Z``) as an aware UTC datetime.
 
     Fractions of a second and any UTC offset are accepted; a time with
     no zone is taken as UTC (Glance writes UTC). None for anything that
@@ -267,19 +267,26 @@ def parse_timestamp(value: object) -> datetime.datetime | None:
     try:
         # Python 3.10's fromisoformat() does not take the "Z" suffix.
         when = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=datetime.timezone.utc)
+        # In UTC, so that no comparison overflows (0001-01-01T00:00+01:00).
+        return when.astimezone(datetime.timezone.utc)
+    except (ValueError, OverflowError):
         return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=datetime.timezone.utc)
-    return when
+
+
+_UNREADABLE_TIME = datetime.datetime.min.replace(tzinfo=datetime.timezone.utc)
 
 
 def _created(image: Mapping[str, Any]) -> datetime.datetime:
     raw = image.get("created_at") or image.get("created") or ""
     when = parse_timestamp(str(raw))
-    if when is None:
-        return datetime.datetime.min.replace(tzinfo=datetime.timezone.utc)
-    return when
+    return _UNREADABLE_TIME if when is None else when
+
+
+def _age_order(image: Mapping[str, Any]) -> tuple[datetime.datetime, str]:
+    """Oldest first: by creation time, then by id, as Glance orders."""
+    return (_created(image), str(image.get("id", "")))
 
 
 def plan_prune(
@@ -296,6 +303,14 @@ def plan_prune(
     newest, so of today's counted images the newest ``retention - 1``
     survive. With no schedule (``retention`` None or 0) the service
     deletes nothing.
+
+    Equal times are ordered by id, as in Glance's list, which the
+    service's sort keeps, whatever order ``images`` come in. An image
+    whose creation time is missing or unreadable counts as the OLDEST,
+    so it is forecast deleted first: the service's worker does the same
+    with a missing time (it sorts the text), and for a backup tool it is
+    the safe side, as no image is called safe when its age is unknown.
+    The sandbox's scheduler orders the same way.
     """
     if not retention or retention < 1:
         return frozenset()
@@ -306,7 +321,7 @@ def plan_prune(
         and image.get(INSTANCE_KEY) == server_id
         and str(image.get("status", "")).upper() == "ACTIVE"
     ]
-    counted.sort(key=_created, reverse=True)
+    counted.sort(key=_age_order, reverse=True)
     return frozenset(str(image["id"]) for image in counted[retention - 1 :])
 
 
@@ -314,7 +329,7 @@ def sort_oldest_first(
     images: Iterable[Mapping[str, Any]],
 ) -> list[Mapping[str, Any]]:
     """Images in the order a person reads a history: oldest first."""
-    return sorted(images, key=_created)
+    return sorted(images, key=_age_order)
 
 
 # --- the images of a server, and every server's schedule -----------------
@@ -449,20 +464,20 @@ class ServerSchedule:
     name: str
     schedule: Schedule | None
 
-    def cells(self) -> tuple[str | int, ...]:
+    def cells(self) -> tuple[str, str, str | None, str | None, int | None]:
         """The row, in the order of :data:`SCHEDULE_COLUMNS`.
 
-        The retention stays a number, so ``-f json`` shows one.
-
-        A server without a schedule has blank type, day and retention.
+        One type per column (Retention a number, the rest text). A
+        missing value is ``None``, never ``""``, the rule for new columns
+        too (the front ends show it blank, or null in JSON: osc/columns).
         """
         if self.schedule is None:
-            return (self.server_id, self.name, "", "", "")
+            return (self.server_id, self.name, None, None, None)
         return (
             self.server_id,
             self.name,
             self.schedule.kind,
-            self.schedule.day_of_week or "",
+            self.schedule.day_of_week,
             self.schedule.retention,
         )
 

@@ -31,7 +31,7 @@ from rax_scheduled_images_python_novaclient_ext import (
     health,
 )
 from rax_scheduled_images_python_novaclient_ext import schedule as domain
-from rax_scheduled_images_python_novaclient_ext.osc import common
+from rax_scheduled_images_python_novaclient_ext.osc import columns, common
 
 # The formats that a program reads: their keys and values are a
 # contract (bytes, hours, ISO times, None); a table is for people.
@@ -73,7 +73,9 @@ def long_list(
     )
     if getattr(parsed_args, "formatter", "table") in MACHINE_FORMATS:
         return health.LONG_KEYS, [health.long_values(r) for r in read.rows]
-    return health.LONG_COLUMNS, [health.long_cells(r) for r in read.rows]
+    return health.LONG_COLUMNS, [
+        columns.shown(health.long_cells(r), parsed_args) for r in read.rows
+    ]
 
 
 class CheckSchedules(common.EscapingOutput, command.Command):

@@ -114,9 +114,15 @@ def _retry_policy(options: dict[str, Any]) -> retry.RetryPolicy:
     retries = options.get(RETRIES_CONFIG_KEY)
     max_delay = options.get(MAX_DELAY_CONFIG_KEY)
     return retry.RetryPolicy(
-        retries=policy.retries if retries is None else int(retries),
+        retries=policy.retries
+        if retries is None
+        else retry.parse_retries(retries, "--os-scheduled-images-retries"),
         backoff=policy.backoff,
-        max_delay=policy.max_delay if max_delay is None else float(max_delay),
+        max_delay=policy.max_delay
+        if max_delay is None
+        else retry.parse_max_delay(
+            max_delay, "--os-scheduled-images-retry-max-delay"
+        ),
     )
 
 

@@ -22,7 +22,11 @@ from osc_lib.command import command
 from rax_scheduled_images_python_novaclient_ext import actions, bulk
 from rax_scheduled_images_python_novaclient_ext import schedule as domain
 from rax_scheduled_images_python_novaclient_ext.errors import NoSchedule
-from rax_scheduled_images_python_novaclient_ext.osc import common, health
+from rax_scheduled_images_python_novaclient_ext.osc import (
+    columns,
+    common,
+    health,
+)
 
 SHOW_COLUMNS = ("server_id", "server_name", "type", "day_of_week", "retention")
 
@@ -66,12 +70,15 @@ class ShowSchedule(common.EscapingOutput, command.ShowOne):
         schedule = manager.shown_on(server)
         if schedule is None:
             schedule = manager.get(server).to_schedule()
-        return SHOW_COLUMNS, (
-            server.id,
-            getattr(server, "name", None),
-            schedule.kind.lower(),
-            schedule.day_of_week,
-            schedule.retention,
+        return SHOW_COLUMNS, columns.shown(
+            (
+                server.id,
+                getattr(server, "name", None),
+                schedule.kind.lower(),
+                schedule.day_of_week,
+                schedule.retention,
+            ),
+            parsed_args,
         )
 
 
@@ -226,4 +233,6 @@ class ListSchedules(common.EscapingOutput, command.Lister):
             self.app.stderr.write(actions.FALLBACK_NOTE + "\n")
         if parsed_args.long:
             return health.long_list(self.app, parsed_args, rows)
-        return domain.SCHEDULE_COLUMNS, [row.cells() for row in rows]
+        return domain.SCHEDULE_COLUMNS, [
+            columns.shown(row.cells(), parsed_args) for row in rows
+        ]

@@ -85,7 +85,10 @@ def handle(sandbox: Sandbox, request: Request) -> Response:
             try:
                 sandbox.set_clock(parse_time(text))
             except ValueError:
-                raise bad_request(f"Not an ISO 8601 time: {text}") from None
+                raise bad_request(
+                    f"Not an ISO 8601 time from the year 1 to 9999 (in UTC): "
+                    f"{text}"
+                ) from None
         return Response(200, {"clock": format_time(sandbox.state.clock)})
     if name == "requests":
         require_method(request, "GET, DELETE")
@@ -145,7 +148,10 @@ def _tick(sandbox: Sandbox, request: Request) -> Response:
         or not 1 <= days <= MAX_TICK_DAYS
     ):
         raise bad_request(f"days must be an integer from 1 to {MAX_TICK_DAYS}")
-    report = sandbox.tick(days)
+    try:
+        report = sandbox.tick(days)
+    except ValueError as exc:
+        raise bad_request(f"Cannot tick: {exc}.") from None
     return Response(
         200,
         {

@@ -22,14 +22,29 @@ import urllib.error
 import urllib.request
 from collections.abc import Sequence
 from types import FrameType
-from typing import Any
+from typing import Any, NoReturn
+from urllib.parse import urlsplit
 
+from .admin import MAX_TICK_DAYS
 from .faults import DEFAULT_FAULT_CODES, parse_codes
 from .server import MAX_BODY, Sandbox
 from .state import ALIASES, DEFAULT_MAX_RETENTION, OS_SI_ALIAS, parse_time
 
 URL_VARIABLE = "SCHEDULED_IMAGES_SANDBOX_URL"
 COMMANDS = ("serve", "tick", "clock", "requests", "reset")
+# Exit codes: 1 the sandbox could not do it (port in use, unreachable
+# URL, an error answer), 2 the command line itself is wrong.
+USAGE_ERROR = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its errors on one line (usage is under --help)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(
+            USAGE_ERROR,
+            f"{self.prog}: error: {message} (see {self.prog} --help)\n",
+        )
 
 
 def _rate(text: str) -> float:
@@ -46,11 +61,27 @@ def _count(text: str) -> int:
     return value
 
 
+def _port(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError("must be from 0 to 65535")
+    return value
+
+
+def _days(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= MAX_TICK_DAYS:
+        raise argparse.ArgumentTypeError(f"must be from 1 to {MAX_TICK_DAYS}")
+    return value
+
+
 def _clock(text: str) -> str:
     try:
         parse_time(text)
     except ValueError:
-        raise argparse.ArgumentTypeError("not an ISO 8601 time") from None
+        raise argparse.ArgumentTypeError(
+            "not an ISO 8601 time from the year 1 to 9999 (in UTC)"
+        ) from None
     return text
 
 
@@ -67,7 +98,7 @@ def _codes(text: str) -> tuple[int, ...]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="scheduled-images-sandbox",
         description="A local cloud serving Scheduled Images, for tests "
         "and demos.",
@@ -76,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the sandbox (default)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument(
-        "--port", type=_count, default=0, help="0 picks a free port"
+        "--port", type=_port, default=0, help="0 picks a free port"
     )
     serve.add_argument("--alias", choices=ALIASES, default=OS_SI_ALIAS)
     serve.add_argument(
@@ -127,7 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
     url_help = f"the sandbox's URL (default: ${URL_VARIABLE})"
     tick = commands.add_parser("tick", help="let days pass")
     tick.add_argument("--url", default=url_default, help=url_help)
-    tick.add_argument("--days", type=int, default=1)
+    tick.add_argument("--days", type=_days, default=1)
     clock = commands.add_parser("clock", help="show or set the clock")
     clock.add_argument("--url", default=url_default, help=url_help)
     clock.add_argument("--set", dest="value", type=_clock)
@@ -148,8 +179,40 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _serve(args)
     if not args.url:
         print(f"error: give --url or set {URL_VARIABLE}", file=sys.stderr)
-        return 2
+        return USAGE_ERROR
+    if not _is_url(args.url):
+        print(
+            f"error: --url {args.url} is not a URL like http://127.0.0.1:PORT",
+            file=sys.stderr,
+        )
+        return USAGE_ERROR
     return _drive(args)
+
+
+def _is_url(text: str) -> bool:
+    try:
+        parts = urlsplit(text)
+        _ = parts.port  # raises ValueError for a bad port
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+def _emit(text: str) -> None:
+    """Print to stdout, where a reader may have gone (``| head -1``).
+
+    A reader that stops reading is not a failure of the command, whose
+    work is done (or, for `serve`, goes on): the rest of the output is
+    dropped, without a traceback, and the exit code stays what it was.
+    """
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        # Later writes, and the flush at exit, go nowhere instead of
+        # failing again (the recipe of the `signal` module's docs).
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -182,16 +245,20 @@ def _serve(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGINT, on_signal)
         signal.signal(signal.SIGTERM, on_signal)
         sandbox.start()
-    except (OSError, ValueError) as exc:
+    except ValueError as exc:
+        # A setting the sandbox cannot work with: the state file, the clock.
+        print(f"error: {exc}", file=sys.stderr)
+        return USAGE_ERROR
+    except OSError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     try:
-        print(banner(sandbox), flush=True)
+        _emit(banner(sandbox))
         while not stop.wait(0.2):
             pass
     finally:
         sandbox.stop()
-    print("# stopped", flush=True)
+    _emit("# stopped")
     return 0
 
 
@@ -262,5 +329,5 @@ def _drive(args: argparse.Namespace) -> int:
         print(f"error: cannot reach {args.url}: {exc}", file=sys.stderr)
         return 1
     if result is not None:
-        print(json.dumps(result, indent=2))
+        _emit(json.dumps(result, indent=2))
     return 0

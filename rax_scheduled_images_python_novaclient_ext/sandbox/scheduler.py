@@ -19,6 +19,7 @@ from .state import (
     State,
     format_time,
     make_image,
+    parse_time,
 )
 
 
@@ -55,7 +56,8 @@ def plan_prune(
     `org.openstack__1__created_by = scheduled_images_service`, whose
     `instance_uuid` is the server and whose status is active, keep the
     `retention` newest (by created_at, ties by id, both descending, as
-    Glance sorts) and delete the rest. A retention of 0 or less means the
+    Glance sorts; a created_at that cannot be read counts as the oldest)
+    and delete the rest. A retention of 0 or less means the
     schedule is gone: nothing is deleted. Unmarked images, other servers'
     images and images not yet active are neither counted nor deleted.
     """
@@ -69,8 +71,21 @@ def plan_prune(
         and image.properties.get(CREATED_BY) == SERVICE_MARK
         and image.properties.get("instance_uuid") == server_id
     ]
-    counted.sort(key=lambda image: image.sort_key, reverse=True)
+    counted.sort(key=_age, reverse=True)
     return [image.id for image in counted[retention:]]
+
+
+# An image whose created_at cannot be read counts as the oldest (the
+# service sorts the time as text, where an empty one is the oldest).
+_UNREADABLE = dt.datetime.min.replace(tzinfo=dt.timezone.utc)
+
+
+def _age(image: Image) -> tuple[dt.datetime, str]:
+    """created_at as a time, then id: Glance's order for equal times."""
+    try:
+        return (parse_time(image.created_at), image.id)
+    except ValueError:
+        return (_UNREADABLE, image.id)
 
 
 def prune(state: State, server: Server) -> list[str]:

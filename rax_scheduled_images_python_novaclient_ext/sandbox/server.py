@@ -391,31 +391,57 @@ class Sandbox:
 
     # ----- state ----------------------------------------------------------
 
+    @property
+    def _state_path(self) -> str | None:
+        """Where the state is written: through a symlink, its target.
+
+        Saving replaces the file by a rename, which would replace the
+        user's link itself.
+        """
+        return os.path.realpath(self.state_file) if self.state_file else None
+
     def _fresh_state(self) -> State:
         servers, scheduled, images = self.fleet
-        return build_state(
-            seed=self.seed,
-            servers=servers,
-            scheduled=scheduled,
-            images=images,
-            clock=self._clock,
-        )
+        try:
+            return build_state(
+                seed=self.seed,
+                servers=servers,
+                scheduled=scheduled,
+                images=images,
+                clock=self._clock,
+            )
+        except OverflowError:
+            # Only a clock near the year 1 gets here: the seeded images
+            # are dated up to 400 days before it.
+            raise ValueError(
+                f"the clock {format_time(self._clock or dt.datetime.now())} "
+                "leaves no room for the seeded "
+                "images, dated up to 400 days earlier: choose a later time"
+            ) from None
 
     def _initial_state(self) -> State:
         """The saved state when there is a usable one, else a fresh seed.
 
-        An unreadable file is kept aside as `<file>.corrupt` rather than
-        overwritten, so whatever it held can still be looked at.
+        An unreadable file is kept aside as `<file>.corrupt` (or
+        `.corrupt.N`, never over an existing file) rather than overwritten,
+        so whatever it held can still be looked at. A path that exists but
+        is not a regular file (a directory, a fifo) is refused: it is not
+        a state file, and nothing of it is moved or replaced.
+
+        :raises ValueError: for such a path.
         """
-        path = self.state_file
+        path = self._state_path
+        if self.state_file:
+            check_state_file(self.state_file)
         if path and os.path.exists(path):
             try:
                 state = State.load(path)
             except (OSError, ValueError) as exc:
-                aside = path + ".corrupt"
+                aside = _free_name(path + ".corrupt")
                 os.replace(path, aside)
                 self.load_warning = (
-                    f"state file {path} is unusable ({exc}); moved to "
+                    f"state file {self.state_file} is unusable ({exc}); "
+                    "moved to "
                     f"{aside} and started from a fresh seed"
                 )
                 print(f"warning: {self.load_warning}", file=sys.stderr)
@@ -430,9 +456,9 @@ class Sandbox:
 
     def persist(self) -> None:
         """Save the state when a state file is configured."""
-        if self.state_file:
+        if self._state_path:
             with self.lock:
-                self.state.save(self.state_file)
+                self.state.save(self._state_path)
 
     def reset(self) -> None:
         """Throw away every change and start again from the seed."""
@@ -442,8 +468,19 @@ class Sandbox:
             self.persist()
 
     def tick(self, days: int = 1) -> TickReport:
-        """Run the service's daily job `days` times (see scheduler.tick)."""
+        """Run the service's daily job `days` times (see scheduler.tick).
+
+        :raises ValueError: when the clock would pass the year 9999;
+            nothing is done then.
+        """
         with self.lock:
+            try:
+                self.state.clock + dt.timedelta(days=days)
+            except OverflowError:
+                raise ValueError(
+                    f"{days} day{'' if days == 1 else 's'} after "
+                    f"{format_time(self.state.clock)} is past the year 9999"
+                ) from None
             report = tick(self.state, days)
             self.persist()
         return report
@@ -637,6 +674,33 @@ def subprocess_environ(
     }
     env.update(cloud_env)
     return env
+
+
+def check_state_file(path: str) -> None:
+    """Refuse a state file path the sandbox could only damage.
+
+    :raises ValueError: when ``path`` exists and is not a regular file
+        (a directory, a fifo, a device), or its directory does not exist.
+    """
+    if os.path.exists(path) and not os.path.isfile(path):
+        raise ValueError(
+            f"state file {path} exists and is not a regular file: "
+            "give the path of a file (it is created if missing)"
+        )
+    directory = os.path.dirname(os.path.realpath(path))
+    if not os.path.isdir(directory):
+        raise ValueError(
+            f"state file {path}: its directory {directory} does not exist"
+        )
+
+
+def _free_name(wanted: str) -> str:
+    """``wanted``, or ``wanted.1``, ``.2``...: the first name not in use."""
+    name, number = wanted, 0
+    while os.path.lexists(name):
+        number += 1
+        name = f"{wanted}.{number}"
+    return name
 
 
 def _seed_user(name: str) -> SeedUser:

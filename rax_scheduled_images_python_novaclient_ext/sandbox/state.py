@@ -55,16 +55,30 @@ STATE_VERSION = 1
 
 
 def parse_time(text: str) -> dt.datetime:
-    """Parse an ISO 8601 time; naive times are taken as UTC."""
+    """Parse an ISO 8601 time; naive times are taken as UTC.
+
+    :raises ValueError: for text that is not one, and for a time whose
+        UTC equivalent falls outside the years 1 to 9999.
+    """
     value = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.timezone.utc)
-    return value.astimezone(dt.timezone.utc)
+    try:
+        return value.astimezone(dt.timezone.utc)
+    except OverflowError:
+        raise ValueError(
+            f"{text} in UTC is outside the years 1 to 9999"
+        ) from None
 
 
 def format_time(value: dt.datetime) -> str:
-    """The `2013-05-10T17:39:08Z` form Nova and Glance answer with."""
-    return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """The `2013-05-10T17:39:08Z` form Nova and Glance answer with.
+
+    Always four digits of year: strftime's %Y gives `1` for the year 1
+    on some platforms.
+    """
+    utc = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return utc.isoformat(timespec="seconds") + "Z"
 
 
 @dataclass

@@ -13,6 +13,7 @@ import pytest
 from rax_scheduled_images_python_novaclient_ext.sandbox.server import Sandbox
 from rax_scheduled_images_python_novaclient_ext.sandbox.state import (
     MYSERVER_ID,
+    Schedule,
 )
 
 from .conftest import bin_dir, clean_env, run_command
@@ -176,7 +177,7 @@ def test_unset_and_list(openstack, cloud):
             "ID": MYSERVER_ID,
             "Name": "myserver",
             "Type": "Daily",
-            "Day": "",
+            "Day": None,
             "Retention": 2,
         }
     ]
@@ -238,3 +239,42 @@ def test_keystone_v2(openstack, cloud):
         keystone="v2.0",
     )
     assert (result.code, result.out) == (0, "3\n"), result
+
+
+def test_missing_values_are_null_in_json_blank_in_value_and_sort_last(
+    openstack, cloud
+):
+    with cloud.lock:
+        cloud.state.servers[MYSERVER_ID].schedule = Schedule(8, "SATURDAY")
+    listed = openstack(
+        "server", "image", "schedule", "list", "--all-servers", "-f", "json"
+    )
+    assert listed.code == 0, listed
+    rows = {row["Name"]: row for row in json.loads(listed.out)}
+    assert rows["db"] == {
+        "ID": DB_ID, "Name": "db", "Type": "Daily", "Day": None,
+        "Retention": 3,
+    }  # fmt: skip
+    assert rows["myserver"]["Day"] == "SATURDAY"
+    assert rows["web"] == {
+        "ID": rows["web"]["ID"], "Name": "web", "Type": None, "Day": None,
+        "Retention": None,
+    }  # fmt: skip
+    # One type per column: text or null, a number or null.
+    assert {type(r["Retention"]) for r in rows.values()} == {int, type(None)}
+    assert {type(r["Day"]) for r in rows.values()} == {str, type(None)}
+
+    by_retention = openstack(
+        "server", "image", "schedule", "list", "--all-servers",
+        "--sort-column", "Retention", "-c", "Name", "-c", "Retention",
+        "-f", "value",
+    )  # fmt: skip
+    assert (by_retention.code, by_retention.err) == (0, ""), by_retention
+    lines = by_retention.out.splitlines()
+    assert lines == ["db 3", "myserver 8", "web ", "web "]
+
+    shown = openstack(
+        "server", "image", "schedule", "show", "db", "-f", "value",
+        "-c", "type", "-c", "day_of_week", "-c", "retention",
+    )  # fmt: skip
+    assert (shown.code, shown.out) == (0, "daily\n\n3\n"), shown

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 import requests
 
 from rax_scheduled_images_python_novaclient_ext.sandbox import Sandbox
@@ -88,3 +89,40 @@ def test_reset_goes_back_to_the_seed(cloud: Sandbox) -> None:
     # Tokens go with the state: log in again.
     client = Client(cloud, "demo")
     assert client.get(client.schedule_url(MYSERVER)).status_code == 404
+
+
+def test_a_directory_is_refused_and_left_alone(tmp_path: Path) -> None:
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("keep me")
+    with pytest.raises(ValueError, match="is not a regular file"):
+        Sandbox(state_file=folder)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"]
+    assert (folder / "notes.txt").read_text() == "keep me"
+
+
+def test_a_missing_directory_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="does not exist"):
+        Sandbox(state_file=tmp_path / "nowhere" / "state.json")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_corrupt_file_never_replaces_an_earlier_one(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    (tmp_path / "state.json.corrupt").write_text("set aside before")
+    path.write_text("not json")
+    cloud = Sandbox(state_file=path)
+    assert cloud.load_warning is not None
+    assert "state.json.corrupt.1" in cloud.load_warning
+    assert (tmp_path / "state.json.corrupt").read_text() == "set aside before"
+    assert (tmp_path / "state.json.corrupt.1").read_text() == "not json"
+
+
+def test_a_symlinked_state_file_stays_a_symlink(tmp_path: Path) -> None:
+    target = tmp_path / "real.json"
+    link = tmp_path / "state.json"
+    link.symlink_to(target)
+    with Sandbox(state_file=link) as cloud:
+        requests.post(f"{cloud.url}/sandbox/tick", json={"days": 1})
+    assert link.is_symlink()
+    assert json.loads(target.read_text())["clock"] == "2025-01-05T03:17:00Z"

@@ -711,9 +711,9 @@ def test_list_schedules_fallback_with_all_servers(client, mock):
     no_attribute_cloud(mock, {WEB2: {"retention": 5}})
     rows = m.ScheduleManager(client).list_schedules(all_servers=True)
     assert [r.cells() for r in rows] == [
-        (WEB1, "web1", "", "", ""),
-        (WEB2, "web2", "Daily", "", 5),
-        (WEB3, "web3", "", "", ""),
+        (WEB1, "web1", None, None, None),
+        (WEB2, "web2", "Daily", None, 5),
+        (WEB3, "web3", None, None, None),
     ]
     assert rows.used_fallback is True
 

@@ -17,50 +17,95 @@ from rax_scheduled_images_python_novaclient_ext import schedule as domain
 
 FAST = settings(max_examples=150, deadline=None)
 
+# Values a user may type or a cloud may answer. Keys and texts are drawn
+# from the names that matter too, not only at random: random text of a few
+# characters never spells "retention" or "saturday", and a property whose
+# interesting branch is never drawn proves nothing.
+DAY_TEXTS = st.sampled_from(domain.DAYS).flatmap(
+    lambda d: st.sampled_from([d, d.lower(), d[:3], d.title(), f" {d} "])
+)
+DIGIT_TEXTS = st.from_regex(r"\s?-?[0-9\u0663]{1,4}\s?", fullmatch=True)
+KEYS = st.sampled_from(["retention", "day_of_week", "image_schedule"]) | (
+    st.text(max_size=8)
+)
 anything = st.recursive(
     st.none()
     | st.booleans()
     | st.integers()
+    | st.integers(-2, 2)
     | st.floats(allow_nan=True)
-    | st.text(max_size=20),
+    | st.text(max_size=20)
+    | DAY_TEXTS
+    | DIGIT_TEXTS,
     lambda inner: (
-        st.lists(inner, max_size=4)
-        | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+        st.lists(inner, max_size=4) | st.dictionaries(KEYS, inner, max_size=4)
     ),
     max_leaves=10,
 )
-OWN_ERRORS = (domain.ScheduleError, domain.MalformedResponseError)
+# A schedule answer: the inner object, wrapped or not, often well formed.
+schedule_inner = st.fixed_dictionaries(
+    {},
+    optional={
+        "retention": st.integers(-2, 2) | st.integers(-3, 70_000) | anything,
+        "day_of_week": st.none() | DAY_TEXTS | anything,
+    },
+)
+schedule_answers = (
+    schedule_inner
+    | st.builds(lambda inner: {"image_schedule": inner}, schedule_inner)
+    | anything
+)
 
 SERVER = "srv-1"
 OTHER = "srv-2"
 
 
-def _raises_only_own(call: Any, *args: Any) -> None:
-    try:
-        call(*args)
-    except OWN_ERRORS:
-        pass
+def _typed_day(value: Any) -> str | None:
+    """The API day a text names by the documented rule, else None."""
+    if not isinstance(value, str):
+        return None
+    wanted = value.strip().lower()
+    for day in domain.DAYS:
+        if wanted in (day.lower(), day[:3].lower()):
+            return day
+    return None
+
+
+def _typed_retention(value: Any) -> int | None:
+    """The retention a value means by the documented rule, else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if value >= 1 else None
+    text = value.strip() if isinstance(value, str) else ""
+    if text.isascii() and text.isdigit() and int(text) >= 1:
+        return int(text)
+    return None
 
 
 @FAST
 @given(anything)
-def test_parse_retention_raises_only_schedule_error(value: Any) -> None:
+def test_parse_retention_accepts_exactly_positive_whole_numbers(
+    value: Any,
+) -> None:
+    expected = _typed_retention(value)
     try:
         found = domain.parse_retention(value)
     except domain.ScheduleError:
+        assert expected is None
         return
-    assert isinstance(found, int) and not isinstance(found, bool)
-    assert found >= 1
+    assert found == expected
 
 
 @FAST
 @given(anything)
-def test_parse_day_of_week_raises_only_schedule_error(value: Any) -> None:
+def test_parse_day_of_week_accepts_exactly_day_names(value: Any) -> None:
     try:
         found = domain.parse_day_of_week(value)
     except domain.ScheduleError:
+        assert value is not None and _typed_day(value) is None
         return
-    assert found is None or found in domain.DAYS
+    assert found == (None if value is None else _typed_day(value))
 
 
 @FAST
@@ -68,25 +113,70 @@ def test_parse_day_of_week_raises_only_schedule_error(value: Any) -> None:
 def test_new_schedule_raises_only_schedule_error(
     retention: Any, day: Any
 ) -> None:
-    _raises_only_own(domain.new_schedule, retention, day)
+    # Only ScheduleError: a MalformedResponseError here would be a bug.
+    try:
+        found = domain.new_schedule(retention, day)
+    except domain.ScheduleError:
+        assert _typed_retention(retention) is None or (
+            day is not None and _typed_day(day) is None
+        )
+        return
+    assert found.retention == _typed_retention(retention)
+    assert found.day_of_week == (None if day is None else _typed_day(day))
+
+
+def _inner(payload: Any) -> Any:
+    if isinstance(payload, dict) and "image_schedule" in payload:
+        return payload["image_schedule"]
+    return payload
+
+
+def _answer_day(inner: dict[str, Any]) -> str | None:
+    """The day a cloud's answer names (any case, full or three letters,
+    no spaces around), None for daily, "invalid" for anything else."""
+    day = inner.get("day_of_week")
+    if day is None:
+        return None
+    if not isinstance(day, str) or day != day.strip():
+        return "invalid"
+    return _typed_day(day) or "invalid"
 
 
 @FAST
-@given(anything)
+@given(schedule_answers)
 def test_schedule_from_api_raises_only_malformed(payload: Any) -> None:
+    inner = _inner(payload)
+    retention = inner.get("retention") if isinstance(inner, dict) else None
+    well_formed = (
+        isinstance(inner, dict)
+        and isinstance(retention, int)
+        and not isinstance(retention, bool)
+        and retention >= 0
+    )
     try:
         found = domain.schedule_from_api(payload)
     except domain.MalformedResponseError:
+        # Refused only what is not a schedule: no dict, no valid
+        # retention, or a day that is no day.
+        assert not well_formed or _answer_day(inner) == "invalid"
         return
-    assert isinstance(found.retention, int) and found.retention >= 0
-    assert found.day_of_week is None or found.day_of_week in domain.DAYS
+    assert well_formed
+    assert found.retention == retention
+    assert found.day_of_week == _answer_day(inner)
 
 
 @FAST
 @given(
-    st.one_of(st.none(), st.builds(domain.Schedule, st.integers(1, 99))),
-    anything,
-    anything,
+    st.one_of(
+        st.none(),
+        st.builds(
+            domain.Schedule,
+            st.integers(1, 99),
+            st.none() | st.sampled_from(domain.DAYS),
+        ),
+    ),
+    st.none() | anything,
+    st.none() | anything,
     st.booleans(),
 )
 def test_merge_schedule_raises_only_schedule_error(
@@ -96,9 +186,17 @@ def test_merge_schedule_raises_only_schedule_error(
         found = domain.merge_schedule(current, retention, day, daily)
     except domain.ScheduleError:
         return
-    assert found.retention >= 1
+    # What is given wins; what is not given is carried over.
+    if retention is None:
+        assert current is not None and found.retention == current.retention
+    else:
+        assert found.retention == _typed_retention(retention)
     if daily:
         assert found.day_of_week is None
+    elif day is not None:
+        assert found.day_of_week == _typed_day(day)
+    else:
+        assert found.day_of_week == (current and current.day_of_week)
 
 
 @FAST
@@ -114,12 +212,7 @@ def test_body_round_trip(retention: int, day: str | None) -> None:
 
 
 @FAST
-@given(
-    st.integers(1, 10**6).map(str),
-    st.sampled_from(domain.DAYS).flatmap(
-        lambda d: st.sampled_from([d, d.lower(), d[:3], d.title(), f" {d} "])
-    ),
-)
+@given(st.integers(1, 10**6).map(str), DAY_TEXTS)
 def test_typed_input_round_trips(retention: str, day: str) -> None:
     wanted = domain.new_schedule(retention, day)
     assert wanted.retention == int(retention)
@@ -128,13 +221,24 @@ def test_typed_input_round_trips(retention: str, day: str) -> None:
 
 BASE = datetime.datetime(2025, 1, 1, tzinfo=datetime.timezone.utc)
 
+# Small retentions most often, so that some images are doomed and some
+# kept, which is where the order matters.
+RETENTIONS = st.none() | st.integers(-2, 4) | st.integers(5, 30)
+# Creation times: mostly minutes after BASE (few enough values that equal
+# times are common), sometimes missing or unreadable, which count as the
+# oldest (see plan_prune).
+UNREADABLE_TIMES = ("", "not a time", None)
 image_strategy = st.fixed_dictionaries(
     {
-        "minutes": st.integers(0, 10_000),
+        "minutes": st.integers(0, 3)
+        | st.integers(0, 10_000)
+        | st.sampled_from(UNREADABLE_TIMES),
         "marked": st.booleans(),
         "other_value": st.booleans(),
-        "server": st.sampled_from([SERVER, SERVER, OTHER, None]),
-        "status": st.sampled_from(["active", "ACTIVE", "queued", "killed"]),
+        "server": st.sampled_from([SERVER, SERVER, SERVER, OTHER, None]),
+        "status": st.sampled_from(
+            ["active", "active", "ACTIVE", "queued", "killed"]
+        ),
     }
 )
 
@@ -142,12 +246,16 @@ image_strategy = st.fixed_dictionaries(
 def _images(specs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for number, spec in enumerate(specs):
-        created = BASE + datetime.timedelta(minutes=spec["minutes"])
         image: dict[str, Any] = {
             "id": f"img-{number:03d}",
-            "created_at": created.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "status": spec["status"],
         }
+        minutes = spec["minutes"]
+        if isinstance(minutes, int):
+            created = BASE + datetime.timedelta(minutes=minutes)
+            image["created_at"] = created.strftime("%Y-%m-%dT%H:%M:%SZ")
+        elif minutes is not None:
+            image["created_at"] = minutes
         if spec["server"] is not None:
             image[domain.INSTANCE_KEY] = spec["server"]
         if spec["marked"]:
@@ -183,18 +291,27 @@ def _check_plan(
         assert doomed == frozenset()
         return
     assert len(doomed) == max(0, len(counted) - (retention - 1))
-    # Always the oldest: nothing kept is older than anything doomed.
+    # Always the oldest, by time then id: nothing kept is older than
+    # anything doomed, and an unreadable time is the oldest of all.
     kept = [i for i in counted if i["id"] not in doomed]
     if doomed and kept:
-        newest_doomed = max(by_id[i]["created_at"] for i in doomed)
-        oldest_kept = min(i["created_at"] for i in kept)
-        assert newest_doomed <= oldest_kept
+        newest_doomed = max(_age(by_id[i]) for i in doomed)
+        oldest_kept = min(_age(i) for i in kept)
+        assert newest_doomed < oldest_kept
+
+
+def _age(image: dict[str, Any]) -> tuple[datetime.datetime, str]:
+    text = image.get("created_at")
+    if text in UNREADABLE_TIMES:
+        return (datetime.datetime.min.replace(tzinfo=BASE.tzinfo), image["id"])
+    when = datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ")
+    return (when.replace(tzinfo=BASE.tzinfo), image["id"])
 
 
 @FAST
 @given(
     st.lists(image_strategy, max_size=25),
-    st.one_of(st.none(), st.integers(-2, 30)),
+    RETENTIONS,
 )
 def test_plan_prune_takes_only_the_oldest_counted(
     specs: list[dict[str, Any]], retention: int | None
@@ -207,7 +324,7 @@ def test_plan_prune_takes_only_the_oldest_counted(
 @FAST
 @given(
     st.lists(image_strategy, max_size=25),
-    st.one_of(st.none(), st.integers(-2, 30)),
+    RETENTIONS,
     st.data(),
 )
 def test_plan_release_is_the_prune_of_the_released_images(

@@ -37,11 +37,46 @@ def test_policy_from_environment():
     assert retry.RetryPolicy.from_env({}) == retry.RetryPolicy()
 
 
-def test_policy_from_environment_rejects_garbage():
-    with pytest.raises(ValueError, match="SCHEDULED_IMAGES_RETRIES"):
-        retry.RetryPolicy.from_env({retry.ENV_RETRIES: "many"})
-    with pytest.raises(ValueError, match="negative"):
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("SCHEDULED_IMAGES_RETRIES", "many",
+         "SCHEDULED_IMAGES_RETRIES must be a whole number of retries, 0 or "
+         "more (got 'many')."),
+        ("SCHEDULED_IMAGES_RETRIES", "2.5",
+         "SCHEDULED_IMAGES_RETRIES must be a whole number of retries, 0 or "
+         "more (got '2.5')."),
+        ("SCHEDULED_IMAGES_RETRIES", "-1",
+         "SCHEDULED_IMAGES_RETRIES cannot be negative (got -1): give the "
+         "number of retries, or 0 to turn retries off."),
+        ("SCHEDULED_IMAGES_RETRY_MAX_DELAY", "soon",
+         "SCHEDULED_IMAGES_RETRY_MAX_DELAY must be a number of seconds, 0 or "
+         "more (got 'soon')."),
+        ("SCHEDULED_IMAGES_RETRY_MAX_DELAY", "-0.5",
+         "SCHEDULED_IMAGES_RETRY_MAX_DELAY cannot be negative (got -0.5): "
+         "give the longest wait before a retry, in seconds."),
+        ("SCHEDULED_IMAGES_RETRY_MAX_DELAY", "nan",
+         "SCHEDULED_IMAGES_RETRY_MAX_DELAY must be a finite number of "
+         "seconds (got 'nan')."),
+        ("SCHEDULED_IMAGES_RETRY_MAX_DELAY", "inf",
+         "SCHEDULED_IMAGES_RETRY_MAX_DELAY must be a finite number of "
+         "seconds (got 'inf')."),
+    ],
+)  # fmt: skip
+def test_policy_from_environment_says_what_is_wrong(variable, value, message):
+    with pytest.raises(ValueError) as raised:
+        retry.RetryPolicy.from_env({variable: value})
+    assert str(raised.value) == message
+
+
+def test_policy_refuses_negative_settings_by_name():
+    with pytest.raises(ValueError) as raised:
         retry.RetryPolicy(retries=-1)
+    assert (
+        str(raised.value) == "RetryPolicy retries cannot be negative (got -1)."
+    )
+    with pytest.raises(ValueError, match="max_delay cannot be negative"):
+        retry.RetryPolicy(max_delay=-2.0)
 
 
 def failing(codes, result="ok"):
@@ -186,3 +221,15 @@ def test_retries_come_from_the_environment(client, monkeypatch):
 
     monkeypatch.setenv(retry.ENV_RETRIES, "0")
     assert ScheduleManager(client).retry_policy.retries == 0
+
+
+def test_nova_says_what_is_wrong_with_the_retries_variable(nova, monkeypatch):
+    monkeypatch.setenv("SCHEDULED_IMAGES_RETRIES", "-1")
+    result = nova("scheduled-images-show", "myserver")
+    assert result.code == 1
+    assert [
+        line for line in result.err.splitlines() if "deprecated" not in line
+    ] == [
+        "ERROR (ValueError): SCHEDULED_IMAGES_RETRIES cannot be negative "
+        "(got -1): give the number of retries, or 0 to turn retries off."
+    ]

@@ -331,8 +331,9 @@ def test_server_schedule_cells():
     daily = s.ServerSchedule(OTHER, "db", s.Schedule(7))
     none = s.ServerSchedule(OTHER, "tmp", None)
     assert weekly.cells() == (SERVER, "web", "Weekly", "SATURDAY", 4)
-    assert daily.cells() == (OTHER, "db", "Daily", "", 7)
-    assert none.cells() == (OTHER, "tmp", "", "", "")
+    # A missing value is None, never "": one type per column.
+    assert daily.cells() == (OTHER, "db", "Daily", None, 7)
+    assert none.cells() == (OTHER, "tmp", None, None, None)
 
 
 def test_schedule_from_attribute():

@@ -216,9 +216,29 @@ def test_make_client_takes_retry_settings_from_options(session, monkeypatch):
     assert made.retry_policy.retries == 0
 
 
-def test_make_client_refuses_negative_retries(session):
-    with pytest.raises(exceptions.CommandError, match="negative"):
-        plugin.make_client(instance(session, scheduled_images_retries="-1"))
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("scheduled_images_retries", "-1",
+         "--os-scheduled-images-retries cannot be negative (got -1): give "
+         "the number of retries, or 0 to turn retries off."),
+        ("scheduled_images_retries", "x",
+         "--os-scheduled-images-retries must be a whole number of retries, "
+         "0 or more (got 'x')."),
+        ("scheduled_images_retry_max_delay", "-1.0",
+         "--os-scheduled-images-retry-max-delay cannot be negative (got "
+         "-1.0): give the longest wait before a retry, in seconds."),
+        ("scheduled_images_retry_max_delay", "nan",
+         "--os-scheduled-images-retry-max-delay must be a finite number of "
+         "seconds (got 'nan')."),
+    ],
+)  # fmt: skip
+def test_make_client_says_what_is_wrong_with_a_retry_option(
+    session, option, value, message
+):
+    with pytest.raises(exceptions.CommandError) as raised:
+        plugin.make_client(instance(session, **{option: value}))
+    assert str(raised.value) == message
 
 
 def test_build_option_parser_adds_retry_options():
@@ -248,3 +268,15 @@ def test_loading_the_plugin_imports_no_novaclient():
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_openstack_says_what_is_wrong_with_a_retry_option(openstack):
+    result = openstack(
+        "--os-scheduled-images-retries", "-1",
+        "server", "image", "schedule", "show", "myserver",
+    )  # fmt: skip
+    assert result.code == 1
+    assert result.err.splitlines()[-1] == (
+        "--os-scheduled-images-retries cannot be negative (got -1): give "
+        "the number of retries, or 0 to turn retries off."
+    )

@@ -127,7 +127,7 @@ def test_show_daily_by_name_as_table(openstack, mock, myserver):
         f"| server_id   | {SERVER_ID} |\n"
         "| server_name | myserver                             |\n"
         "| type        | daily                                |\n"
-        "| day_of_week | None                                 |\n"
+        "| day_of_week |                                      |\n"
         "| retention   | 31                                   |\n"
         "+-------------+--------------------------------------+\n",
     )
@@ -626,8 +626,94 @@ def test_list_all_servers_as_json(openstack, mock):
     )
     assert result.code == 0
     assert json.loads(result.out) == [
-        {"ID": WEB1, "Name": "web1", "Type": "Daily", "Day": "",
+        {"ID": WEB1, "Name": "web1", "Type": "Daily", "Day": None,
          "Retention": 7},
-        {"ID": WEB3, "Name": "web3", "Type": "", "Day": "", "Retention": ""},
+        {"ID": WEB3, "Name": "web3", "Type": None, "Day": None,
+         "Retention": None},
     ]  # fmt: skip
     assert api_calls(mock) == [("GET", "/v2/p1/servers/detail")]
+
+
+def _mixed_fleet(mock):
+    """web1 daily 7, web2 weekly 4, web3 without a schedule."""
+    mock.get(
+        f"{COMPUTE}/servers/detail",
+        json={
+            "servers": [
+                listed(WEB1, "web1", {"retention": 7}),
+                listed(WEB3, "web3"),
+                listed(
+                    WEB2, "web2", {"retention": 4, "day_of_week": "SUNDAY"}
+                ),
+            ]
+        },
+    )
+
+
+@pytest.mark.parametrize(
+    ("flags", "order"),
+    [
+        (["--sort-column", "Retention"], ["web2", "web1", "web3"]),
+        (["--sort-column", "Retention", "--sort-descending"],
+         ["web3", "web1", "web2"]),
+        (["--sort-column", "Day"], ["web2", "web1", "web3"]),
+        (["--sort-column", "Type"], ["web1", "web2", "web3"]),
+    ],
+)  # fmt: skip
+def test_list_sorts_on_columns_with_missing_values(
+    openstack, mock, flags, order
+):
+    _mixed_fleet(mock)
+    result = openstack(
+        "server", "image", "schedule", "list", "--all-servers",
+        "-f", "value", "-c", "Name", *flags,
+    )  # fmt: skip
+    assert (result.code, result.out.split(), result.err) == (0, order, "")
+
+
+@pytest.mark.parametrize(
+    ("form", "expected"),
+    [
+        ("csv", f'"ID","Name","Type","Day","Retention"\n'
+                f'"{WEB1}","web1","Daily","",7\n'
+                f'"{WEB3}","web3","","",""\n'
+                f'"{WEB2}","web2","Weekly","SUNDAY",4\n'),
+        ("value", f"{WEB1} web1 Daily  7\n"
+                  f"{WEB3} web3   \n"
+                  f"{WEB2} web2 Weekly SUNDAY 4\n"),
+        ("yaml", f"- Day: null\n  ID: {WEB1}\n  Name: web1\n"
+                 "  Retention: 7\n  Type: Daily\n"
+                 f"- Day: null\n  ID: {WEB3}\n  Name: web3\n"
+                 "  Retention: null\n  Type: null\n"
+                 f"- Day: SUNDAY\n  ID: {WEB2}\n  Name: web2\n"
+                 "  Retention: 4\n  Type: Weekly\n"),
+    ],
+)  # fmt: skip
+def test_list_shows_a_missing_value_alike_in_each_format(
+    openstack, mock, form, expected
+):
+    _mixed_fleet(mock)
+    result = openstack(
+        "server", "image", "schedule", "list", "--all-servers", "-f", form
+    )
+    assert (result.code, result.out) == (0, expected)
+
+
+@pytest.mark.parametrize(
+    ("form", "expected"),
+    [
+        ("value", "daily\n\n31\n"),
+        ("shell", 'type="daily"\nday_of_week=""\nretention="31"\n'),
+        ("json", '{\n  "type": "daily",\n  "day_of_week": null,\n'
+                 '  "retention": 31\n}\n'),
+    ],
+)  # fmt: skip
+def test_show_daily_day_is_missing_as_in_list(
+    openstack, mock, myserver, form, expected
+):
+    mock.get(SCHED_URL, json=DAILY_31)
+    result = openstack(
+        "server", "image", "schedule", "show", "myserver", "-f", form,
+        "-c", "type", "-c", "day_of_week", "-c", "retention",
+    )  # fmt: skip
+    assert (result.code, result.out) == (0, expected)
