@@ -35,3 +35,8 @@ ENV_MAX_DELAY = "SCHEDULED_IMAGES_RETRY_MAX_DELAY"
 DEFAULT_RETRIES = 3
 DEFAULT_BACKOFF = 0.5
 DEFAULT_MAX_DELAY = 10.0
+
+# How many requests a command on several servers or images (and
+# `list_schedules` on a cloud whose server list shows no schedules) sends
+# at once.
+DEFAULT_CONCURRENCY = 8
