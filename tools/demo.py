@@ -99,7 +99,13 @@ def say(text: str) -> None:
 def walk(sandbox: Launched) -> None:
     env = clean_environment(sandbox.variables)
     tick = ["scheduled-images-sandbox", "tick", "--url", sandbox.url]
+    walk_schedules(env)
+    walk_images(env, tick)
+    walk_openstack_and_disable(env)
 
+
+def walk_schedules(env: dict[str, str]) -> None:
+    """nova: enable weekly, change the retention, switch to daily."""
     say("Enable weekly scheduled images on Saturdays, keeping 4 (by UUID)")
     step(
         env,
@@ -156,6 +162,9 @@ def walk(sandbox: Launched) -> None:
         "show daily",
     )
 
+
+def walk_images(env: dict[str, str], tick: list[str]) -> None:
+    """Days pass; the images taken, kept and released."""
     say("Let four days pass in the sandbox: four daily images are taken,")
     say("and the service prunes down to the newest 3")
     step(env, [*tick, "--days", "4"], ok(), "scheduler tick")
@@ -199,6 +208,9 @@ def walk(sandbox: Launched) -> None:
         "release",
     )
 
+
+def walk_openstack_and_disable(env: dict[str, str]) -> None:
+    """The openstack commands, then nova disables the schedule."""
     say("The same with the openstack command")
     step(
         env,
