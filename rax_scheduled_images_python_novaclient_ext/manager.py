@@ -34,6 +34,7 @@ from urllib import parse
 
 from novaclient import base, exceptions
 
+from rax_scheduled_images_python_novaclient_ext import config
 from rax_scheduled_images_python_novaclient_ext import schedule as domain
 
 # The alias names stay importable from here, where programs found them.
@@ -186,7 +187,9 @@ class ScheduleManager(AliasedManager):
             pass
 
     def list_schedules(
-        self, all_servers: bool = False, concurrency: int = 8
+        self,
+        all_servers: bool = False,
+        concurrency: int = config.DEFAULT_CONCURRENCY,
     ) -> domain.ServerScheduleList:
         """Every server that has an image schedule, with its schedule.
 

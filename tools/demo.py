@@ -1,3 +1,14 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
 """Walk through the user guide against the local sandbox cloud.
 
 Run by ``tools/demo`` inside its own virtualenv, where ``nova``,
@@ -93,7 +104,13 @@ def say(text: str) -> None:
 def walk(sandbox: Launched) -> None:
     env = clean_environment(sandbox.variables)
     tick = ["scheduled-images-sandbox", "tick", "--url", sandbox.url]
+    walk_schedules(env)
+    walk_images(env, tick)
+    walk_openstack_and_disable(sandbox, env)
 
+
+def walk_schedules(env: dict[str, str]) -> None:
+    """nova: enable weekly, change the retention, switch to daily."""
     say("Enable weekly scheduled images on Saturdays, keeping 4 (by UUID)")
     step(
         env,
@@ -150,6 +167,9 @@ def walk(sandbox: Launched) -> None:
         "show daily",
     )
 
+
+def walk_images(env: dict[str, str], tick: list[str]) -> None:
+    """Days pass; the images taken, kept and released."""
     say("Let four days pass in the sandbox: four daily images are taken,")
     say("and the service prunes down to the newest 3")
     step(env, [*tick, "--days", "4"], ok(), "scheduler tick")
@@ -193,6 +213,9 @@ def walk(sandbox: Launched) -> None:
         "release",
     )
 
+
+def walk_openstack_and_disable(sandbox: Launched, env: dict[str, str]) -> None:
+    """The openstack commands, then nova disables the schedule."""
     say("The same with the openstack command")
     step(
         env,

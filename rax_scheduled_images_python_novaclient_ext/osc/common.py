@@ -33,6 +33,9 @@ from osc_lib import exceptions
 from rax_scheduled_images_python_novaclient_ext import actions, bulk, terminal
 from rax_scheduled_images_python_novaclient_ext import images as images_api
 from rax_scheduled_images_python_novaclient_ext import schedule as domain
+from rax_scheduled_images_python_novaclient_ext.config import (
+    DEFAULT_CONCURRENCY,
+)
 from rax_scheduled_images_python_novaclient_ext.errors import (
     NoSchedule,
     NoSuchServer,
@@ -44,8 +47,6 @@ from rax_scheduled_images_python_novaclient_ext.manager import (
 T = TypeVar("T")
 ItemT = TypeVar("ItemT")
 TakeAction = TypeVar("TakeAction", bound=Callable[..., Any])
-
-DEFAULT_CONCURRENCY = 8
 
 
 class EscapingOutput:

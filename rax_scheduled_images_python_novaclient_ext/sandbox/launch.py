@@ -31,8 +31,9 @@ import threading
 from collections.abc import Callable, Sequence
 from types import TracebackType
 
-READY = "# ready"
-URL_VARIABLE = "SCHEDULED_IMAGES_SANDBOX_URL"
+from .cli import URL_VARIABLE
+
+READY = "# ready"  # the last line of cli.banner()
 
 
 class LaunchError(RuntimeError):

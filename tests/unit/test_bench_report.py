@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import pathlib
+import subprocess
+import sys
 
 import pytest
 
@@ -50,3 +52,16 @@ def test_a_module_whose_case_has_another_name_is_refused(monkeypatch):
     )
     with pytest.raises(TypeError, match="bench.cases.bulk.CASE"):
         cases.load("bulk")
+
+
+def test_run_py_runs_as_a_script_and_refuses_an_unknown_case(tmp_path):
+    # As bench/run runs it: a script, its own directory first on sys.path.
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "run.py"), "--only", "fleet,nosuch"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert done.stderr.endswith("error: unknown cases: nosuch\n")
