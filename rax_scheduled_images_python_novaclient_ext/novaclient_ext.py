@@ -232,13 +232,17 @@ def _change_each(
         )
 
 
-@terminal.escaping_stdio
-@utils.arg(
+# The argument of image-keep and image-release.
+_IMAGES_ARG = utils.arg(
     "image",
     metavar="<image>",
     nargs="+",
     help="Name or ID of an image (several may be given).",
 )
+
+
+@terminal.escaping_stdio
+@_IMAGES_ARG
 @_error_boundary
 def do_scheduled_images_image_keep(cs: Any, args: argparse.Namespace) -> None:
     """Keep images: the service will never count or delete them.
@@ -260,12 +264,7 @@ def do_scheduled_images_image_keep(cs: Any, args: argparse.Namespace) -> None:
 
 
 @terminal.escaping_stdio
-@utils.arg(
-    "image",
-    metavar="<image>",
-    nargs="+",
-    help="Name or ID of an image (several may be given).",
-)
+@_IMAGES_ARG
 @_error_boundary
 def do_scheduled_images_image_release(
     cs: Any, args: argparse.Namespace
