@@ -170,6 +170,7 @@ class ImageManager:
             image_root(endpoint_override) if endpoint_override else None
         )
         self._root_lock = threading.Lock()
+        self._overridden = endpoint_override is not None
 
     # -- the Python API ---------------------------------------------------
 
@@ -335,6 +336,43 @@ class ImageManager:
         )
         return True
 
+    def delete(self, image: dict[str, Any]) -> None:
+        """Delete ``image`` (``DELETE /v2/images/{id}``).
+
+        A 404 after a retry means the first DELETE did its work and its
+        answer was lost; a 404 on the first try is the Image API's own
+        answer (the image was never there, or another project's) and is
+        raised.
+
+        :raises novaclient.exceptions.ClientException: when the Image API
+            refuses (e.g. ``Forbidden`` for a protected image).
+        """
+        path = f"{IMAGES_PATH}/{quote_id(image['id'])}"
+        tries: list[None] = []
+
+        def send() -> None:
+            tries.append(None)
+            try:
+                self._request("DELETE", path, retried=False)
+            except exceptions.NotFound:
+                if len(tries) == 1:
+                    raise
+
+        retry.call(self.retry_policy, send)
+
+    def project_id(self) -> str | None:
+        """The id of the project the session's token is scoped to."""
+        found = self._adapter.get_project_id()
+        return str(found) if found else None
+
+    def endpoint_region(self) -> str | None:
+        """The region of the image endpoint this manager uses; None when
+        it is not from the catalog (an override) or the catalog names
+        none."""
+        if self._overridden:
+            return None
+        return catalog_region(self._adapter)
+
     # -- HTTP -------------------------------------------------------------
 
     @property
@@ -414,6 +452,7 @@ class ImageManager:
         path: str,
         json: Any = None,
         headers: dict[str, str] | None = None,
+        retried: bool = True,
     ) -> tuple[Any, Any]:
         url = self.root + path
         all_headers = {"Accept": "application/json"}
@@ -430,7 +469,7 @@ class ImageManager:
                 )
             return resp
 
-        resp = retry.call(self.retry_policy, send)
+        resp = retry.call(self.retry_policy, send) if retried else send()
         if not resp.content:
             return resp, {}
         try:
@@ -450,6 +489,36 @@ class ImageManager:
 
 # The 1.0.0 name, for programs that import it.
 ScheduledImageManager = ImageManager
+
+
+def catalog_region(adapter: Any) -> str | None:
+    """The region of the catalog endpoint ``adapter`` sends requests to.
+
+    Read from the token's catalog with the adapter's own filters (the
+    same pick keystoneauth makes: the first match), so it costs no
+    request beyond the login. None for an endpoint given by hand, for
+    an auth plugin without a catalog, or an endpoint with no region.
+    """
+    if getattr(adapter, "endpoint_override", None):
+        return None
+    session = getattr(adapter, "session", None)
+    auth = getattr(adapter, "auth", None) or getattr(session, "auth", None)
+    get_access = getattr(auth, "get_access", None)
+    if get_access is None:
+        return None
+    catalog = getattr(get_access(session), "service_catalog", None)
+    if not catalog:
+        return None
+    try:
+        data = catalog.endpoint_data_for(
+            service_type=adapter.service_type,
+            interface=adapter.interface or "public",
+            region_name=adapter.region_name,
+            service_name=getattr(adapter, "service_name", None),
+        )
+    except ks_exceptions.EndpointNotFound:
+        return None
+    return getattr(data, "region_name", None) or None
 
 
 def _marker_path() -> str:
