@@ -279,8 +279,8 @@ def fan_out(
     try:
         for item, future in zip(items, futures, strict=True):
             error = future.exception()
-            report(item, error)
             reported += 1
+            report(item, error)
     except KeyboardInterrupt:
         cancelled = [f.cancel() for f in futures]
         pool.shutdown(wait=True)
@@ -384,3 +384,21 @@ def _one_line(error: BaseException) -> str:
     words = " ".join(str(text).split()) or error.__class__.__name__
     code = getattr(error, "code", None)
     return f"{words} (HTTP {code})" if isinstance(code, int) else words
+
+
+def orphan_list(
+    cs: Any,
+    images: ImageManager,
+    *,
+    include_kept: bool = False,
+    concurrency: int = DEFAULT_CONCURRENCY,
+) -> tuple[list[orphans.OrphanRow], list[str]]:
+    """The rows of the orphan list, and the skipped servers' lines.
+
+    :raises OrphanError: see :func:`scan`.
+    """
+    found = scan(
+        cs, images, include_kept=include_kept, concurrency=concurrency
+    )
+    rows = orphans.orphan_rows(found.groups, found.existence)
+    return rows, found.skipped_lines()

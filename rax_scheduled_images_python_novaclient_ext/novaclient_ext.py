@@ -234,3 +234,126 @@ def do_scheduled_images_list(cs: Any, args: argparse.Namespace) -> None:
             file=sys.stderr,
         )
     _print_rows(domain.SCHEDULE_COLUMNS, [row.cells() for row in rows])
+
+
+# --- images of deleted servers ---------------------------------------------
+
+_INCLUDE_KEPT_HELP = (
+    "Also images of deleted servers without the "
+    "org.openstack__1__created_by marker (kept images, manual snapshots)."
+)
+_CONCURRENCY_HELP = "How many servers to check at the same time (default: 8)."
+
+
+def _count(value: str) -> int:
+    from rax_scheduled_images_python_novaclient_ext import orphans
+
+    return orphans.parse_count(value)
+
+
+@utils.arg(
+    "--include-kept",
+    action="store_true",
+    default=False,
+    help=_INCLUDE_KEPT_HELP,
+)
+@utils.arg(
+    "--concurrency",
+    metavar="<count>",
+    type=int,
+    default=8,
+    help=_CONCURRENCY_HELP,
+)
+def do_scheduled_images_orphan_list(cs: Any, args: argparse.Namespace) -> None:
+    """List the scheduled images of deleted servers.
+
+    Nothing prunes them: they stay, billed, until deleted. A server
+    counts as deleted only when Nova answers 404 for it, twice; servers
+    Nova gives no clear answer for are reported as skipped.
+    """
+    from rax_scheduled_images_python_novaclient_ext import orphans
+
+    rows, skipped = _orphan_call(
+        lambda ds: ds.orphan_list(
+            cs,
+            _images(cs),
+            include_kept=args.include_kept,
+            concurrency=max(1, args.concurrency),
+        )
+    )
+    for line in skipped:
+        print(line, file=sys.stderr)
+    _print_rows(orphans.ORPHAN_TITLES, [row.cells() for row in rows])
+    print(orphans.total_line(rows))
+
+
+def _orphan_call(call: Callable[[Any], T]) -> T:
+    """Run ``call(deleted_servers)``, its refusals as novaclient's."""
+    from rax_scheduled_images_python_novaclient_ext import deleted_servers
+
+    try:
+        return call(deleted_servers)
+    except (deleted_servers.OrphanError, domain.ScheduleError) as error:
+        raise exceptions.CommandError(str(error)) from None
+
+
+@utils.arg("--yes", action="store_true", default=False, help="Delete.")
+@utils.arg(
+    "--keep",
+    metavar="<count>",
+    type=_count,
+    default=1,
+    help="Keep the newest <count> active images of each deleted server "
+    "(default: 1; 0 deletes them all).",
+)
+@utils.arg(
+    "--older-than",
+    metavar="<days>",
+    type=_count,
+    default=None,
+    help="Delete only images created more than <days> days ago.",
+)
+@utils.arg(
+    "--include-kept",
+    action="store_true",
+    default=False,
+    help=_INCLUDE_KEPT_HELP,
+)
+@utils.arg(
+    "--concurrency",
+    metavar="<count>",
+    type=int,
+    default=8,
+    help="How many servers to check, and images to delete, at the same "
+    "time (default: 8).",
+)
+def do_scheduled_images_orphan_purge(
+    cs: Any, args: argparse.Namespace
+) -> None:
+    """Delete the scheduled images of deleted servers.
+
+    Without --yes, only shows what it would delete (a dry run). Keeps
+    the newest image of each deleted server unless --keep 0. Never
+    touches images of servers that exist or that Nova gives no clear
+    answer for, nor images of other projects.
+    """
+    from rax_scheduled_images_python_novaclient_ext import clock
+
+    failed, planned = _orphan_call(
+        lambda ds: ds.purge(
+            cs,
+            _images(cs),
+            keep=args.keep,
+            older_than_days=args.older_than,
+            include_kept=args.include_kept,
+            yes=args.yes,
+            now=clock.now(),
+            concurrency=max(1, args.concurrency),
+            out=sys.stdout,
+            err=sys.stderr,
+        )
+    )
+    if failed:
+        raise exceptions.CommandError(
+            f"{failed} of {planned} images could not be deleted."
+        )

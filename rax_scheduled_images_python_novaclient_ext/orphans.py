@@ -354,3 +354,20 @@ def skipped_line(server_id: str, reason: str, count: int) -> str:
         f"Skipped server {server_id}: could not tell whether it exists "
         f"({reason}); its {count} image{plural} left alone."
     )
+
+
+def parse_count(value: str) -> int:
+    """A whole number of 0 or more typed on the command line
+    (``--keep``, ``--older-than``).
+
+    :raises argparse.ArgumentTypeError: for anything else.
+    """
+    text = value.strip() if isinstance(value, str) else ""
+    if not text.isascii() or not text.isdigit():
+        # Imported here: argparse is only needed when a value is wrong.
+        import argparse
+
+        raise argparse.ArgumentTypeError(
+            f"invalid count '{value}': it must be a whole number, 0 or more."
+        )
+    return int(text)
