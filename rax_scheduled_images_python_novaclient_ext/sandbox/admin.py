@@ -15,7 +15,12 @@ change what it does next.
     POST   /sandbox/reset      back to the seeded state
     POST   /sandbox/images     add a snapshot image of a server, e.g.
                                {"server_id": ID, "marked": false,
-                                "status": "queued", "created_at": ISO}
+                                "status": "queued", "created_at": ISO,
+                                "visibility": "public"}
+    DELETE /sandbox/servers/ID delete a server as Nova does: its schedule
+                               goes, its images stay
+    PUT    /sandbox/servers/ID/answer  {"status": 503}: GET /servers/ID
+                               answers that (0 clears)
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from .protocol import (
     not_found,
     require_method,
 )
+from .regions import delete_server, set_answer
 from .state import format_time, make_image, parse_time
 
 if TYPE_CHECKING:
@@ -56,6 +62,16 @@ def handle(sandbox: Sandbox, request: Request) -> Response:
         require_method(request, "GET")
         return Response(200, summary(sandbox))
     name, rest = path[0], path[1:]
+    if name == "servers" and len(rest) == 1:
+        require_method(request, "DELETE")
+        return _delete_server(sandbox, rest[0])
+    if name == "servers" and len(rest) == 2 and rest[1] == "answer":
+        require_method(request, "PUT")
+        try:
+            set_answer(sandbox.server_answers, rest[0], _body(request))
+        except ValueError as exc:
+            raise bad_request(str(exc)) from None
+        return Response(204)
     if rest:
         raise not_found()
     if name == "tick":
@@ -164,6 +180,7 @@ def _add_image(sandbox: Sandbox, request: Request) -> Response:
     )
     if "name" in body:
         image.name = str(body["name"])
+    _set_visibility(image, body)
     for key, value in properties.items():
         if not isinstance(value, str):
             raise ApiError(400, f"property {key} must be a string")
@@ -171,3 +188,25 @@ def _add_image(sandbox: Sandbox, request: Request) -> Response:
     state.add_image(image)
     sandbox.persist()
     return Response(201, image_view(image))
+
+
+def _delete_server(sandbox: Sandbox, server_id: str) -> Response:
+    with sandbox.lock:
+        try:
+            delete_server(sandbox.state, server_id)
+        except KeyError:
+            raise not_found(
+                f"Instance {server_id} could not be found."
+            ) from None
+        sandbox.persist()
+    return Response(204)
+
+
+def _set_visibility(image: Any, body: dict[str, Any]) -> None:
+    """An image another project can see: `public` (or `shared`)."""
+    visibility = body.get("visibility", "private")
+    if visibility not in ("private", "public", "shared", "community"):
+        raise bad_request(
+            "visibility must be private, public, shared or community"
+        )
+    image.visibility = visibility
