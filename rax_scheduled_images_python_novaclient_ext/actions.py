@@ -21,7 +21,7 @@ user typed); the ``openstack`` side turns them into osc-lib's.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, TypeVar
+from typing import Any, TextIO, TypeVar
 
 from novaclient import exceptions, utils
 from oslo_utils import uuidutils
@@ -225,3 +225,85 @@ def release_forecasts(
         if changing:
             lines += release_forecast(images, schedules, server_id, changing)
     return lines
+
+
+# --- lowering a retention -----------------------------------------------
+
+READ = object()  # set_schedule's "read the current schedule first"
+
+
+def current_schedule(schedules: Any, server_id: str) -> domain.Schedule | None:
+    """The server's schedule; None when it has none.
+
+    :raises novaclient.exceptions.NotFound: Nova's own 404 (no server).
+    """
+    try:
+        found: domain.Schedule = schedules.get(server_id).to_schedule()
+    except exceptions.NotFound as error:
+        if is_no_schedule(error):
+            return None
+        raise
+    return found
+
+
+def lowering_forecast(
+    images: Callable[[], Any],
+    server_id: str,
+    label: str,
+    current: domain.Schedule | None,
+    wanted: domain.Schedule,
+) -> list[str]:
+    """What the next run deletes once the retention is ``wanted``'s.
+
+    Empty unless the retention goes down: raising it, or a first
+    schedule, sends no image request. The images the next run deletes
+    are :func:`.schedule.plan_prune`'s, as ``image-list`` shows them.
+    """
+    if current is None or wanted.retention >= current.retention:
+        return []
+    listed = images().list_for_server(server_id)
+    doomed = domain.plan_prune(listed, server_id, wanted.retention)
+    head = (
+        f"Retention {current.retention} -> {wanted.retention}: the next "
+        f"scheduled image of {label} deletes"
+    )
+    if not doomed:
+        return [f"{head} no images."]
+    plural = "s" if len(doomed) > 1 else ""
+    lines = [f"{head} {len(doomed)} image{plural}:"]
+    for image in domain.sort_oldest_first(listed):
+        if str(image.get("id")) in doomed:
+            lines.append(
+                f"  {image['id']}  {image.get('name') or ''}  "
+                f"{image.get('created_at') or ''}"
+            )
+    return lines
+
+
+def set_schedule(
+    schedules: Any,
+    images: Callable[[], Any],
+    server_id: str,
+    label: str,
+    wanted: domain.Schedule,
+    *,
+    dry_run: bool,
+    err: TextIO,
+    current: Any = READ,
+) -> domain.Schedule:
+    """Set ``wanted``, first warning on ``err`` of what a lower retention
+    deletes at the next run; with ``dry_run`` only the warning.
+
+    :param current: the schedule already read, if it was (else it is).
+    :returns: the schedule set (or, dry, that would be).
+    """
+    if current is READ:
+        current = current_schedule(schedules, server_id)
+    lines = lowering_forecast(images, server_id, label, current, wanted)
+    if lines:
+        # One write: concurrent servers' warnings must not interleave.
+        err.write("".join(line + "\n" for line in lines))
+    if dry_run:
+        return wanted
+    done: domain.Schedule = schedules.set(server_id, wanted).to_schedule()
+    return done

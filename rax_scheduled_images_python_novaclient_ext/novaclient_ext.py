@@ -78,6 +78,17 @@ _DAY_HELP = (
     f"{domain.DAYS_HELP}, in any case, or their first three letters. "
     "Without it the schedule is daily, even if it was weekly before."
 )
+_DRY_HELP = (
+    "Only print what the change would make the service delete at its "
+    "next run; change nothing."
+)
+
+
+def _dry_run_note(server: str, wanted: domain.Schedule) -> str:
+    shown = ", ".join(domain.format_schedule(wanted).splitlines())
+    return f"Dry run: {server} would get {shown}; nothing changed."
+
+
 _RETENTION_HELP = (
     "How many scheduled images of this server to keep: a positive "
     "integer. After each new scheduled image the service deletes the "
@@ -91,19 +102,30 @@ _RETENTION_HELP = (
     default=None,
     help=_DAY_HELP,
 )
+@utils.arg("--dry-run", action="store_true", default=False, help=_DRY_HELP)
 @utils.arg("server", metavar="<server>", help="Name or ID of server.")
 @utils.arg("retention", metavar="<retention>", help=_RETENTION_HELP)
 def do_scheduled_images_enable(cs: Any, args: argparse.Namespace) -> None:
     """Enable daily or weekly scheduled images on a server.
 
     Run it again to change the retention or the day: the whole schedule
-    is replaced.
+    is replaced. Lowering the retention first prints (on stderr) which
+    images the next scheduled image will make the service delete.
     """
     wanted = _checked(
         lambda v: domain.new_schedule(v, args.day_of_week), args.retention
     )
     manager = _schedules(cs)
-    _on_server(cs, args.server, lambda sid: manager.set(sid, wanted))
+    _on_server(
+        cs,
+        args.server,
+        lambda sid: actions.set_schedule(
+            manager, lambda: _images(cs), sid, args.server, wanted,
+            dry_run=args.dry_run, err=sys.stderr,
+        ),
+    )  # fmt: skip
+    if args.dry_run:
+        print(_dry_run_note(args.server, wanted))
 
 
 @utils.arg("server", metavar="<server>", help="Name or ID of server.")

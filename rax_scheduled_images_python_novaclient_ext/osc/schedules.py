@@ -20,6 +20,7 @@ from novaclient import exceptions as nova_exceptions
 from osc_lib import exceptions
 from osc_lib.command import command
 
+from rax_scheduled_images_python_novaclient_ext import actions
 from rax_scheduled_images_python_novaclient_ext import schedule as domain
 from rax_scheduled_images_python_novaclient_ext.osc import common
 
@@ -41,6 +42,10 @@ _RETENTION_HELP = (
 def _one_line(schedule: domain.Schedule) -> str:
     """``nova scheduled-images-show``'s two lines, on one."""
     return ", ".join(domain.format_schedule(schedule).splitlines())
+
+
+def _dry_run_line(schedule: domain.Schedule) -> str:
+    return f"dry run: would get {_one_line(schedule)}; nothing changed"
 
 
 class ShowSchedule(command.ShowOne):
@@ -105,6 +110,13 @@ class SetSchedule(command.Command):
         )
         common.add_concurrency_option(parser)
         parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            default=False,
+            help="Only print what a lower retention would make the service "
+            "delete at its next run; change nothing",
+        )
+        parser.add_argument(
             "server",
             metavar="<server>",
             nargs="+",
@@ -127,30 +139,28 @@ class SetSchedule(command.Command):
         servers = common.check_server_names(parsed_args.server)
         manager = common.schedules(self.app)
 
-        # A retention with a day (or --daily) is a whole schedule: nothing
-        # of the current one would carry over, so it is not read.
-        whole = retention is not None and (day is not None or daily)
+        dry_run = parsed_args.dry_run
 
-        def change(server_id: str) -> domain.Schedule:
+        def change(server_id: str, label: str) -> domain.Schedule:
             # No PUT: the POST replaces the whole schedule, so read it
-            # first and carry over what the user did not mention.
-            current: domain.Schedule | None = None
-            if not whole:
-                try:
-                    current = manager.get(server_id).to_schedule()
-                except nova_exceptions.NotFound as error:
-                    if not common.is_no_schedule(error):
-                        raise
+            # first and carry over what the user did not mention (and
+            # tell whether the retention goes down).
+            current = actions.current_schedule(manager, server_id)
             wanted = common.checked(
                 domain.merge_schedule, current, retention, day, daily
             )
-            return manager.set(server_id, wanted).to_schedule()
+            return actions.set_schedule(
+                manager, lambda: common.images(self.app), server_id, label,
+                wanted, dry_run=dry_run, err=self.app.stderr, current=current,
+            )  # fmt: skip
 
         common.for_each(
             self.app,
             servers,
-            lambda server: common.on_server(self.app, server, change),
-            _one_line,
+            lambda server: common.on_server(
+                self.app, server, lambda sid: change(sid, server)
+            ),
+            _dry_run_line if dry_run else _one_line,
             parsed_args.concurrency,
             "server",
         )

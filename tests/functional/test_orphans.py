@@ -234,3 +234,47 @@ def test_two_regions_and_none_chosen_is_refused(run, cloud, command):
     assert result.error_lines[-1].endswith(line)
     assert not [r for r in cloud.requests if r["path"].startswith("/image")]
     assert changes(cloud) == []
+
+
+# --- lowering a retention ---------------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["nova", "openstack"])
+def test_lowering_names_exactly_what_the_next_run_deletes(run, cloud, command):
+    assert run("nova", "scheduled-images-enable", "myserver", "8").code == 0
+    cloud.tick(days=9)  # eight images kept
+    assert len(images_of(cloud, MYSERVER_ID)) == 8
+    argv = (
+        ["nova", "scheduled-images-enable", "myserver", "3"]
+        if command == "nova"
+        else ["openstack", "server", "image", "schedule", "set",
+              "--retention", "3", "myserver"]
+    )  # fmt: skip
+    cloud.clear_requests()
+    dry = run(*argv, "--dry-run")
+    assert dry.code == 0, dry
+    assert "POST" not in [method for method, _ in changes(cloud)]
+    with cloud.lock:
+        assert cloud.state.servers[MYSERVER_ID].schedule.retention == 8
+
+    done = run(*argv)
+    assert done.code == 0, done
+    assert done.error_lines == dry.error_lines
+    head, *listed = done.error_lines
+    assert head == (
+        "Retention 8 -> 3: the next scheduled image of myserver deletes "
+        "6 images:"
+    )
+    named = {line.split()[0] for line in listed}
+    before = set(images_of(cloud, MYSERVER_ID))
+    cloud.tick(days=1)
+    assert before - set(images_of(cloud, MYSERVER_ID)) == named
+
+
+def test_raising_prints_no_warning(run, cloud):
+    assert run("nova", "scheduled-images-enable", "myserver", "3").code == 0
+    cloud.tick(days=4)
+    result = run("nova", "scheduled-images-enable", "myserver", "5")
+    assert (result.code, result.error_lines) == (0, [])
+    image_reads = [r for r in cloud.requests if r["path"].startswith("/image")]
+    assert image_reads == []

@@ -93,6 +93,9 @@ def test_show_not_enabled_prints_the_guides_error(nova, mock):
 
 
 def test_enable_weekly_by_uuid_posts_the_schedule(nova, mock):
+    # Read first, to tell whether the retention goes down: no schedule
+    # yet, so no image request.
+    mock.get(SCHED_URL, status_code=404, json=NO_SCHEDULE_404)
     mock.post(
         SCHED_URL,
         json={"image_schedule": {"day_of_week": "SATURDAY", "retention": 4}},
@@ -101,13 +104,14 @@ def test_enable_weekly_by_uuid_posts_the_schedule(nova, mock):
         "scheduled-images-enable", "--day-of-week", "saturday", SERVER_ID, "4"
     )
     assert (result.code, result.out, result.error_lines) == (0, "", [])
-    assert api_calls(mock) == [("POST", SCHED_PATH)]
+    assert api_calls(mock) == [("GET", SCHED_PATH), ("POST", SCHED_PATH)]
     assert mock.last_request.json() == {
         "image_schedule": {"retention": 4, "day_of_week": "SATURDAY"}
     }
 
 
 def test_enable_daily_by_name(nova, mock, myserver_by_name):
+    mock.get(SCHED_URL, json={"image_schedule": {"retention": 7}})
     mock.post(SCHED_URL, json={"image_schedule": {"retention": 31}})
     result = nova("scheduled-images-enable", "myserver", "31")
     assert result.code == 0
@@ -228,7 +232,7 @@ def test_help_lists_days_and_explains_retention(nova):
     text = " ".join(result.out.split())
     assert (
         "usage: nova scheduled-images-enable [--day-of-week <day>] "
-        "<server> <retention>"
+        "[--dry-run] <server> <retention>"
     ) in text
     assert (
         "sunday, monday, tuesday, wednesday, thursday, friday, saturday"
