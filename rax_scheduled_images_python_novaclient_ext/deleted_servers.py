@@ -335,8 +335,8 @@ def purge(
         include_kept=include_kept,
         now=now,
     )
-    _write(err, found.skipped_lines() + orphans.spared_lines(plan))
     _write(out, orphans.plan_lines(plan, dry_run=not yes))
+    _write(err, found.skipped_lines() + orphans.spared_lines(plan))
     if not yes:
         if plan.delete:
             _write(err, ["Dry run: nothing deleted. Add --yes to delete."])
