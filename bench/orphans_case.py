@@ -54,7 +54,7 @@ def _nova(cloud: Sandbox) -> Any:
     from novaclient import client
 
     env = cloud.env()
-    auth = loading.get_plugin_loader("password").load_from_options(
+    auth: Any = loading.get_plugin_loader("password").load_from_options(
         auth_url=env["OS_AUTH_URL"],
         username=env["OS_USERNAME"],
         password=env["OS_PASSWORD"],
