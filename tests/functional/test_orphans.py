@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import json
 import re
+import signal
+import subprocess
+import time
 
 import pytest
 import requests
@@ -19,7 +22,7 @@ from rax_scheduled_images_python_novaclient_ext.sandbox.state import (
     format_time,
 )
 
-from .conftest import clean_env, run_command
+from .conftest import bin_dir, clean_env, run_command
 
 pytestmark = pytest.mark.functional
 
@@ -278,3 +281,47 @@ def test_raising_prints_no_warning(run, cloud):
     assert (result.code, result.error_lines) == (0, [])
     image_reads = [r for r in cloud.requests if r["path"].startswith("/image")]
     assert image_reads == []
+
+
+def test_ctrl_c_stops_a_purge_and_says_what_was_done(cloud, cache_dir):
+    for day in range(2, 14):
+        when = f"2024-12-{day:02d}T03:17:00Z"
+        admin(cloud, "POST", "images", {"server_id": WEB, "created_at": when})
+    admin(cloud, "DELETE", f"servers/{WEB}")
+    admin(cloud, "POST", "faults", {"latency_ms": 300})
+    env = clean_env(**cloud.env(), NOVACLIENT_UUID_CACHE_DIR=cache_dir)
+    cloud.clear_requests()
+    argv = [
+        str(bin_dir() / "nova"), "scheduled-images-orphan-purge", "--yes",
+        "--keep", "0", "--concurrency", "1",
+    ]  # fmt: skip
+    process = subprocess.Popen(
+        argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+    # Interrupt once the first deletion has been answered.
+    for _ in range(600):
+        if any(r["method"] == "DELETE" for r in cloud.requests):
+            break
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 130, (out, err)
+    planned = IMAGE_ID.findall(out)
+    assert len(planned) == 16  # web's 13 and db's 3
+    deleted = [
+        r["path"].rsplit("/", 1)[1]
+        for r in cloud.requests
+        if r["method"] == "DELETE"
+    ]
+    (line,) = [x for x in err.splitlines() if x.startswith("Interrupted:")]
+    done, rest = re.match(
+        r"Interrupted: (\d+) of 16 done; not started: (.*)$", line
+    ).groups()
+    assert int(done) == len(deleted) < 16
+    assert rest.split(", ") == [i for i in planned if i not in deleted]
+    for image_id in deleted:
+        assert f"Deleted image {image_id} (" in out
+    remaining = all_image_ids(cloud)
+    assert not set(deleted) & remaining
+    assert set(planned) - set(deleted) <= remaining
