@@ -35,10 +35,10 @@ from novaclient import exceptions
 
 from rax_scheduled_images_python_novaclient_ext import orphans, retry
 from rax_scheduled_images_python_novaclient_ext import schedule as domain
+from rax_scheduled_images_python_novaclient_ext.catalog import catalog_region
 from rax_scheduled_images_python_novaclient_ext.images import (
     ImageManager,
     NoProjectError,
-    catalog_region,
 )
 from rax_scheduled_images_python_novaclient_ext.manager import quote_id
 

@@ -36,6 +36,7 @@ from oslo_utils import uuidutils
 
 from rax_scheduled_images_python_novaclient_ext import retry
 from rax_scheduled_images_python_novaclient_ext import schedule as domain
+from rax_scheduled_images_python_novaclient_ext.catalog import catalog_region
 from rax_scheduled_images_python_novaclient_ext.manager import quote_id
 
 IMAGES_PATH = "/v2/images"
@@ -489,36 +490,6 @@ class ImageManager:
 
 # The 1.0.0 name, for programs that import it.
 ScheduledImageManager = ImageManager
-
-
-def catalog_region(adapter: Any) -> str | None:
-    """The region of the catalog endpoint ``adapter`` sends requests to.
-
-    Read from the token's catalog with the adapter's own filters (the
-    same pick keystoneauth makes: the first match), so it costs no
-    request beyond the login. None for an endpoint given by hand, for
-    an auth plugin without a catalog, or an endpoint with no region.
-    """
-    if getattr(adapter, "endpoint_override", None):
-        return None
-    session = getattr(adapter, "session", None)
-    auth = getattr(adapter, "auth", None) or getattr(session, "auth", None)
-    get_access = getattr(auth, "get_access", None)
-    if get_access is None:
-        return None
-    catalog = getattr(get_access(session), "service_catalog", None)
-    if not catalog:
-        return None
-    try:
-        data = catalog.endpoint_data_for(
-            service_type=adapter.service_type,
-            interface=adapter.interface or "public",
-            region_name=adapter.region_name,
-            service_name=getattr(adapter, "service_name", None),
-        )
-    except ks_exceptions.EndpointNotFound:
-        return None
-    return getattr(data, "region_name", None) or None
 
 
 def _marker_path() -> str:
