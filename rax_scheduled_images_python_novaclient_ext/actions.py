@@ -24,12 +24,12 @@ they return are ``found`` or ``listed``.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, TypeVar
+from typing import Any, TextIO, TypeVar
 
 from novaclient import base, exceptions, utils
 from oslo_utils import uuidutils
 
-from rax_scheduled_images_python_novaclient_ext import retry
+from rax_scheduled_images_python_novaclient_ext import bulk, retry
 from rax_scheduled_images_python_novaclient_ext import schedule as domain
 from rax_scheduled_images_python_novaclient_ext.errors import (
     NoSchedule,
@@ -254,3 +254,98 @@ def release_forecasts(
         if changing:
             lines += release_forecast(images, schedules, server_id, changing)
     return lines
+
+
+# --- lowering a retention -----------------------------------------------
+
+READ = object()  # set_schedule's "read the current schedule first"
+
+
+def current_schedule(
+    schedules: Any, server: Any, *, confirm: bool
+) -> domain.Schedule | None:
+    """The schedule of ``server`` (an id or a Server); None when it has
+    none.
+
+    :param confirm: tell a server that does not exist from one without a
+        schedule (``GET /servers/{id}`` after the API's 404). Not needed
+        when a POST follows, which checks the server itself.
+    :raises NoSuchServer: when ``confirm`` found no such server.
+    """
+    try:
+        found: domain.Schedule = schedules.get(
+            server, confirm=confirm
+        ).to_schedule()
+    except NoSchedule:
+        return None
+    return found
+
+
+def lowering_forecast(
+    images: Callable[[], Any],
+    server_id: str,
+    label: str,
+    current: domain.Schedule | None,
+    wanted: domain.Schedule,
+) -> list[str]:
+    """What the next run deletes once the retention is ``wanted``'s.
+
+    Empty unless the retention goes down: raising it, or a first
+    schedule, sends no image request. The images the next run deletes
+    are :func:`.schedule.plan_prune`'s, as ``image-list`` shows them.
+    """
+    if current is None or wanted.retention >= current.retention:
+        return []
+    listed = images().list_for_server(server_id)
+    doomed = domain.plan_prune(listed, server_id, wanted.retention)
+    head = (
+        f"Retention {current.retention} -> {wanted.retention}: the next "
+        f"scheduled image of {label} deletes"
+    )
+    if not doomed:
+        return [f"{head} no images."]
+    plural = "s" if len(doomed) > 1 else ""
+    lines = [f"{head} {len(doomed)} image{plural}:"]
+    for image in domain.sort_oldest_first(listed):
+        if str(image.get("id")) in doomed:
+            lines.append(
+                f"  {image['id']}  {image.get('name') or ''}  "
+                f"{image.get('created_at') or ''}"
+            )
+    return lines
+
+
+def set_schedule(
+    schedules: Any,
+    images: Callable[[], Any],
+    server: Any,
+    label: str,
+    wanted: domain.Schedule,
+    *,
+    dry_run: bool,
+    err: TextIO,
+    current: Any = READ,
+) -> domain.Schedule:
+    """Set ``wanted`` on ``server`` (an id or a Server), first warning on
+    ``err`` of what a lower retention deletes at the next run; with
+    ``dry_run`` only the warning.
+
+    :param current: the schedule already read, if it was (else it is,
+        and for a dry run, whose answer no POST checks, the server is
+        confirmed).
+    :returns: the schedule set (or, dry, that would be).
+    :raises NoSuchServer: for a server that does not exist.
+    """
+    if current is READ:
+        current = current_schedule(schedules, server, confirm=dry_run)
+    server_id = str(base.getid(server))
+    lines = lowering_forecast(images, server_id, label, current, wanted)
+    if lines:
+        # One write: concurrent servers' warnings must not interleave.
+        err.write("".join(line + "\n" for line in lines))
+    if dry_run:
+        return wanted
+    # Ctrl-C between the read and the POST: nothing is changed for it.
+    change = bulk.unless_stopped(schedules.set)
+    done: domain.Schedule = change(server, wanted).to_schedule()
+    return done

@@ -9,12 +9,15 @@
 # WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 # License for the specific language governing permissions and limitations
 # under the License.
-"""What the cloud's 404s mean, as exception types.
+"""Meanings as exception types, caught by type at each front end's
+error boundary.
 
 The schedule manager is the one place that reads the text of the
-cloud's 404 answers and raises these; everything else catches them by
-type. Both are ``novaclient.exceptions.NotFound`` subclasses, so a
-program written for 0.3.1, which caught ``NotFound``, still catches them.
+cloud's 404 answers and raises :class:`NoSchedule` or
+:class:`NoSuchServer`; both are ``novaclient.exceptions.NotFound``
+subclasses, so a program written for 0.3.1, which caught ``NotFound``,
+still catches them. :class:`Refused` is a command declining to go on
+where its answer could be false.
 """
 
 from __future__ import annotations
@@ -50,3 +53,12 @@ class NoSuchServer(exceptions.NotFound):
             404, f"No server with a name or ID of '{server_id}' exists."
         )
         self.server_id = server_id
+
+
+class Refused(ValueError):
+    """The command will not go on: what it would report could be false.
+
+    E.g. a session scoped to no project (its own images cannot be told
+    from others'), or compute and image endpoints in different regions
+    (every server would look deleted). The message is one line.
+    """

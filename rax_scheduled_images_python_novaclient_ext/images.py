@@ -36,6 +36,8 @@ from oslo_utils import uuidutils
 
 from rax_scheduled_images_python_novaclient_ext import retry
 from rax_scheduled_images_python_novaclient_ext import schedule as domain
+from rax_scheduled_images_python_novaclient_ext.catalog import catalog_region
+from rax_scheduled_images_python_novaclient_ext.errors import Refused
 from rax_scheduled_images_python_novaclient_ext.manager import quote_id
 
 IMAGES_PATH = "/v2/images"
@@ -55,7 +57,7 @@ _EXPLANATION_404 = "The resource could not be found."
 PAGE_SIZE = 1000
 
 
-class NoProjectError(ValueError):
+class NoProjectError(Refused):
     """The session's token is scoped to no project, so the project's own
     images cannot be told from other projects' public or shared ones."""
 
@@ -171,6 +173,7 @@ class ImageManager:
             image_root(endpoint_override) if endpoint_override else None
         )
         self._root_lock = threading.Lock()
+        self._overridden = endpoint_override is not None
 
     # -- the Python API ---------------------------------------------------
 
@@ -336,6 +339,43 @@ class ImageManager:
         )
         return True
 
+    def delete(self, image: dict[str, Any]) -> None:
+        """Delete ``image`` (``DELETE /v2/images/{id}``).
+
+        A 404 after a retry means the first DELETE did its work and its
+        answer was lost; a 404 on the first try is the Image API's own
+        answer (the image was never there, or another project's) and is
+        raised.
+
+        :raises novaclient.exceptions.ClientException: when the Image API
+            refuses (e.g. ``Forbidden`` for a protected image).
+        """
+        path = f"{IMAGES_PATH}/{quote_id(image['id'])}"
+        tries: list[None] = []
+
+        def send() -> None:
+            tries.append(None)
+            try:
+                self._request("DELETE", path, retried=False)
+            except exceptions.NotFound:
+                if len(tries) == 1:
+                    raise
+
+        retry.call(self.retry_policy, send)
+
+    def project_id(self) -> str | None:
+        """The id of the project the session's token is scoped to."""
+        found = self._adapter.get_project_id()
+        return str(found) if found else None
+
+    def endpoint_region(self) -> str | None:
+        """The region of the image endpoint this manager uses; None when
+        it is not from the catalog (an override) or the catalog names
+        none."""
+        if self._overridden:
+            return None
+        return catalog_region(self._adapter)
+
     # -- HTTP -------------------------------------------------------------
 
     @property
@@ -415,6 +455,7 @@ class ImageManager:
         path: str,
         json: Any = None,
         headers: dict[str, str] | None = None,
+        retried: bool = True,
     ) -> tuple[Any, Any]:
         url = self.root + path
         all_headers = {"Accept": "application/json"}
@@ -431,7 +472,7 @@ class ImageManager:
                 )
             return resp
 
-        resp = retry.call(self.retry_policy, send)
+        resp = retry.call(self.retry_policy, send) if retried else send()
         if not resp.content:
             return resp, {}
         try:

@@ -47,9 +47,13 @@ from rax_scheduled_images_python_novaclient_ext import (
     terminal,
 )
 from rax_scheduled_images_python_novaclient_ext import schedule as domain
+from rax_scheduled_images_python_novaclient_ext.config import (
+    DEFAULT_CONCURRENCY,
+)
 from rax_scheduled_images_python_novaclient_ext.errors import (
     NoSchedule,
     NoSuchServer,
+    Refused,
 )
 from rax_scheduled_images_python_novaclient_ext.manager import (
     ScheduleManager,
@@ -83,7 +87,7 @@ def _error_boundary(command: _Command) -> _Command:
     def run(cs: Any, args: argparse.Namespace) -> None:
         try:
             command(cs, args)
-        except domain.ScheduleError as error:
+        except (domain.ScheduleError, Refused) as error:
             raise exceptions.CommandError(str(error)) from None
         except NoSuchServer as error:
             # As for a mistyped name: novaclient's CommandError.
@@ -104,6 +108,17 @@ _DAY_HELP = (
     f"{domain.DAYS_HELP}, in any case, or their first three letters. "
     "Without it the schedule is daily, even if it was weekly before."
 )
+_DRY_HELP = (
+    "Only print what the change would make the service delete at its "
+    "next run; change nothing."
+)
+
+
+def _dry_run_note(server: str, wanted: domain.Schedule) -> str:
+    shown = ", ".join(domain.format_schedule(wanted).splitlines())
+    return f"Dry run: {server} would get {shown}; nothing changed."
+
+
 _RETENTION_HELP = (
     "How many scheduled images of this server to keep: a positive "
     "integer. After each new scheduled image the service deletes the "
@@ -118,6 +133,7 @@ _RETENTION_HELP = (
     default=None,
     help=_DAY_HELP,
 )
+@utils.arg("--dry-run", action="store_true", default=False, help=_DRY_HELP)
 @utils.arg("server", metavar="<server>", help="Name or ID of server.")
 @utils.arg("retention", metavar="<retention>", help=_RETENTION_HELP)
 @_error_boundary
@@ -125,11 +141,21 @@ def do_scheduled_images_enable(cs: Any, args: argparse.Namespace) -> None:
     """Enable daily or weekly scheduled images on a server.
 
     Run it again to change the retention or the day: the whole schedule
-    is replaced.
+    is replaced. Lowering the retention first prints (on stderr) which
+    images the next scheduled image will make the service delete.
     """
     wanted = domain.new_schedule(args.retention, args.day_of_week)
     manager = _schedules(cs)
-    _on_server(cs, args.server, lambda server: manager.set(server, wanted))
+    _on_server(
+        cs,
+        args.server,
+        lambda server: actions.set_schedule(
+            manager, lambda: _images(cs), server, args.server, wanted,
+            dry_run=args.dry_run, err=sys.stderr,
+        ),
+    )  # fmt: skip
+    if args.dry_run:
+        print(_dry_run_note(args.server, wanted))
 
 
 @terminal.escaping_stdio
@@ -369,3 +395,118 @@ def do_scheduled_images_check(cs: Any, args: argparse.Namespace) -> None:
     )
     print("\n".join(lines))
     sys.exit(code)
+
+
+# --- images of deleted servers ---------------------------------------------
+
+_INCLUDE_KEPT_HELP = (
+    "Also images of deleted servers without the "
+    "org.openstack__1__created_by marker (kept images, manual snapshots)."
+)
+
+
+def _count(value: str) -> int:
+    from rax_scheduled_images_python_novaclient_ext import orphans
+
+    return orphans.parse_count(value)
+
+
+def _concurrency_arg(what: str) -> Callable[[_Command], _Command]:
+    return utils.arg(
+        "--concurrency",
+        metavar="<count>",
+        type=bulk.parse_concurrency,
+        default=DEFAULT_CONCURRENCY,
+        help=f"{what} (default: {DEFAULT_CONCURRENCY}).",
+    )
+
+
+_INCLUDE_KEPT_ARG = utils.arg(
+    "--include-kept",
+    action="store_true",
+    default=False,
+    help=_INCLUDE_KEPT_HELP,
+)
+
+
+@terminal.escaping_stdio
+@_INCLUDE_KEPT_ARG
+@_concurrency_arg("How many servers to check at the same time")
+@_error_boundary
+def do_scheduled_images_orphan_list(cs: Any, args: argparse.Namespace) -> None:
+    """List the scheduled images of deleted servers.
+
+    Nothing prunes them: they stay, billed, until deleted. A server
+    counts as deleted only when Nova answers 404 for it, twice; servers
+    Nova gives no clear answer for are reported as skipped.
+    """
+    from rax_scheduled_images_python_novaclient_ext import (
+        deleted_servers,
+        orphans,
+    )
+
+    rows, skipped = deleted_servers.orphan_list(
+        cs,
+        _images(cs),
+        include_kept=args.include_kept,
+        concurrency=args.concurrency,
+    )
+    for line in skipped:
+        print(line, file=sys.stderr)
+    _print_rows(orphans.ORPHAN_TITLES, [row.cells() for row in rows])
+    print(orphans.total_line(rows))
+
+
+@terminal.escaping_stdio
+@utils.arg("--yes", action="store_true", default=False, help="Delete.")
+@utils.arg(
+    "--keep",
+    metavar="<count>",
+    type=_count,
+    default=1,
+    help="Keep the newest <count> active images of each deleted server "
+    "(default: 1; 0 deletes them all).",
+)
+@utils.arg(
+    "--older-than",
+    metavar="<days>",
+    type=_count,
+    default=None,
+    help="Delete only images created more than <days> days ago.",
+)
+@_INCLUDE_KEPT_ARG
+@_concurrency_arg("How many servers to check, and images to delete, at once")
+@_error_boundary
+def do_scheduled_images_orphan_purge(
+    cs: Any, args: argparse.Namespace
+) -> None:
+    """Delete the scheduled images of deleted servers.
+
+    Without --yes, only shows what it would delete (a dry run). Keeps
+    the newest image of each deleted server unless --keep 0. Never
+    touches images of servers that exist or that Nova gives no clear
+    answer for, nor images of other projects.
+    """
+    from rax_scheduled_images_python_novaclient_ext import deleted_servers
+
+    try:
+        failed, planned = deleted_servers.purge(
+            cs,
+            _images(cs),
+            keep=args.keep,
+            older_than_days=args.older_than,
+            include_kept=args.include_kept,
+            yes=args.yes,
+            now=clock.now(),
+            concurrency=args.concurrency,
+            out=sys.stdout,
+            err=sys.stderr,
+        )
+    except bulk.Interrupted:
+        # Its line is out; novaclient's "terminating" one would add
+        # nothing true about what was deleted.
+        raise SystemExit(bulk.INTERRUPTED_EXIT) from None
+    if failed:
+        raise exceptions.CommandError(
+            f"{failed} of {planned} images could not be deleted."
+        )

@@ -39,6 +39,7 @@ from rax_scheduled_images_python_novaclient_ext.config import (
 from rax_scheduled_images_python_novaclient_ext.errors import (
     NoSchedule,
     NoSuchServer,
+    Refused,
 )
 from rax_scheduled_images_python_novaclient_ext.manager import (
     ScheduleManager,
@@ -132,6 +133,7 @@ def error_boundary(take_action: TakeAction) -> TakeAction:
         except (
             nova_exceptions.CommandError,
             domain.ScheduleError,
+            Refused,
         ) as error:
             raise exceptions.CommandError(str(error)) from None
 
@@ -179,22 +181,10 @@ def add_concurrency_option(
     parser.add_argument(
         "--concurrency",
         metavar="<count>",
-        type=_positive_int,
+        type=bulk.parse_concurrency,
         default=DEFAULT_CONCURRENCY,
         help=f"{what} (default: {DEFAULT_CONCURRENCY}).",
     )
-
-
-def _positive_int(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        number = 0
-    if number < 1:
-        raise argparse.ArgumentTypeError(
-            f"invalid count '{value}': it must be a positive integer."
-        )
-    return number
 
 
 def for_each(

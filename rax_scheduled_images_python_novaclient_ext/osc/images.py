@@ -21,12 +21,13 @@ domain's (``schedule.image_rows``, ``schedule.plan_release``).
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from osc_lib.command import command
 
 from rax_scheduled_images_python_novaclient_ext import actions, fleet
 from rax_scheduled_images_python_novaclient_ext import schedule as domain
-from rax_scheduled_images_python_novaclient_ext.osc import common
+from rax_scheduled_images_python_novaclient_ext.osc import common, orphans
 
 FLEET_COLUMNS: tuple[str, ...] = ("Server", *domain.IMAGE_COLUMNS)
 
@@ -57,12 +58,15 @@ class ListScheduledImages(common.EscapingOutput, command.Lister):
             "Without --server, how many servers' images to list at the "
             "same time",
         )
+        orphans.add_list_options(parser)
         return parser
 
     @common.error_boundary
     def take_action(
         self, parsed_args: argparse.Namespace
-    ) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
+    ) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
+        if parsed_args.orphaned:
+            return orphans.list_orphaned(self.app, parsed_args)
         if parsed_args.server is not None:
             return self._one_server(parsed_args.server)
         return self._every_server(parsed_args.concurrency)

@@ -21,7 +21,6 @@ from osc_lib.command import command
 
 from rax_scheduled_images_python_novaclient_ext import actions, bulk
 from rax_scheduled_images_python_novaclient_ext import schedule as domain
-from rax_scheduled_images_python_novaclient_ext.errors import NoSchedule
 from rax_scheduled_images_python_novaclient_ext.osc import (
     columns,
     common,
@@ -46,6 +45,10 @@ _RETENTION_HELP = (
 def _schedule_line(schedule: domain.Schedule) -> str:
     """``nova scheduled-images-show``'s two lines, on one."""
     return ", ".join(domain.format_schedule(schedule).splitlines())
+
+
+def _dry_run_line(schedule: domain.Schedule) -> str:
+    return f"dry run: would get {_schedule_line(schedule)}; nothing changed"
 
 
 class ShowSchedule(common.EscapingOutput, command.ShowOne):
@@ -108,6 +111,13 @@ class SetSchedule(common.EscapingOutput, command.Command):
         )
         common.add_concurrency_option(parser)
         parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            default=False,
+            help="Only print what a lower retention would make the service "
+            "delete at its next run; change nothing",
+        )
+        parser.add_argument(
             "server",
             metavar="<server>",
             nargs="+",
@@ -131,32 +141,30 @@ class SetSchedule(common.EscapingOutput, command.Command):
         servers = common.check_server_names(parsed_args.server)
         manager = common.schedules(self.app)
 
-        # A retention with a day (or --daily) is a whole schedule: nothing
-        # of the current one would carry over, so it is not read.
-        whole = retention is not None and (day is not None or daily)
+        dry_run = parsed_args.dry_run
 
-        def change(server: Any) -> domain.Schedule:
+        def change(server: Any, label: str) -> domain.Schedule:
             # No PUT: the POST replaces the whole schedule, so read it
-            # first and carry over what the user did not mention.
-            current: domain.Schedule | None = None
-            if not whole:
-                try:
-                    # Not confirmed: the POST checks the server.
-                    current = manager.get(server, confirm=False).to_schedule()
-                except NoSchedule:
-                    if retention is None:
-                        # No POST follows "no schedule yet": make sure
-                        # there is a server before saying so.
-                        manager.confirm_server(server)
+            # first, to carry over what the user did not mention and to
+            # tell whether the retention goes down. Unconfirmed when a
+            # POST follows (it checks the server); else a server that
+            # does not exist must not read as "no schedule yet".
+            current = actions.current_schedule(
+                manager, server, confirm=dry_run or retention is None
+            )
             wanted = domain.merge_schedule(current, retention, day, daily)
-            set_schedule = bulk.unless_stopped(manager.set)
-            return set_schedule(server, wanted).to_schedule()
+            return actions.set_schedule(
+                manager, lambda: common.images(self.app), server, label,
+                wanted, dry_run=dry_run, err=self.app.stderr, current=current,
+            )  # fmt: skip
 
         common.for_each(
             self.app,
             servers,
-            lambda server: common.on_server(self.app, server, change),
-            _schedule_line,
+            lambda server: common.on_server(
+                self.app, server, lambda sid: change(sid, server)
+            ),
+            _dry_run_line if dry_run else _schedule_line,
             parsed_args.concurrency,
             "server",
         )

@@ -27,13 +27,18 @@ change what it does next.
     POST   /sandbox/images     add a snapshot image of a server, e.g.
                                {"server_id": ID, "marked": false,
                                 "status": "queued", "created_at": ISO,
-                                "size": 1024}
+                                "size": 1024,
+                                "visibility": "public"}
     POST   /sandbox/servers    add a server (no schedule), e.g.
                                {"name": "café ☕", "project_id": "100001"}
                                ("id" optional; project default: demo)
     POST   /sandbox/outcome    what the daily job does for a server from
                                now on: {"server_id": ID, "outcome":
                                "ok" | "skip" | "fail"}
+    DELETE /sandbox/servers/ID delete a server as Nova does: its schedule
+                               goes, its images stay
+    PUT    /sandbox/servers/ID/answer  {"status": 503}: GET /servers/ID
+                               answers that (0 clears)
 """
 
 from __future__ import annotations
@@ -51,6 +56,7 @@ from .protocol import (
     not_found,
     require_method,
 )
+from .regions import delete_server, set_answer
 from .scheduler import SNAPSHOT_OUTCOMES
 from .state import (
     DEMO_PROJECT_ID,
@@ -82,6 +88,16 @@ def handle(sandbox: Sandbox, request: Request) -> Response:
         require_method(request, "GET")
         return Response(200, summary(sandbox))
     name, rest = path[0], path[1:]
+    if name == "servers" and len(rest) == 1:
+        require_method(request, "DELETE")
+        return _delete_server(sandbox, rest[0])
+    if name == "servers" and len(rest) == 2 and rest[1] == "answer":
+        require_method(request, "PUT")
+        try:
+            set_answer(sandbox.server_answers, rest[0], _body(request))
+        except ValueError as exc:
+            raise bad_request(str(exc)) from None
+        return Response(204)
     if rest:
         raise not_found()
     if name == "tick":
@@ -204,6 +220,7 @@ def _add_image(sandbox: Sandbox, request: Request) -> Response:
         image.name = str(body["name"])
     if "size" in body:
         image.size = _size(body["size"])
+    _set_visibility(image, body)
     for key, value in properties.items():
         if not isinstance(value, str):
             raise ApiError(400, f"property {key} must be a string")
@@ -273,3 +290,25 @@ def _set_outcome(sandbox: Sandbox, request: Request) -> Response:
         server.snapshot_outcome = outcome
     sandbox.persist()
     return Response(200, {"server_id": server.id, "outcome": outcome})
+
+
+def _delete_server(sandbox: Sandbox, server_id: str) -> Response:
+    with sandbox.lock:
+        try:
+            delete_server(sandbox.state, server_id)
+        except KeyError:
+            raise not_found(
+                f"Instance {server_id} could not be found."
+            ) from None
+        sandbox.persist()
+    return Response(204)
+
+
+def _set_visibility(image: Any, body: dict[str, Any]) -> None:
+    """An image another project can see: `public` (or `shared`)."""
+    visibility = body.get("visibility", "private")
+    if visibility not in ("private", "public", "shared", "community"):
+        raise bad_request(
+            "visibility must be private, public, shared or community"
+        )
+    image.visibility = visibility

@@ -163,6 +163,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--max-body", type=_count, default=MAX_BODY)
     serve.add_argument(
+        "--second-region",
+        metavar="NAME",
+        help="list an empty second region in the catalog (see regions.py)",
+    )
+    serve.add_argument(
         "--verbose", action="store_true", help="log each request"
     )
     url_default = os.environ.get(URL_VARIABLE)
@@ -247,6 +252,7 @@ def _serve(args: argparse.Namespace) -> int:
             port=args.port,
             max_body=args.max_body,
             verbose=args.verbose,
+            second_region=args.second_region,
         )
         stop = threading.Event()
 

@@ -34,6 +34,7 @@ from .protocol import (
     not_found,
     require_method,
 )
+from .regions import add_second_region
 from .state import Project, State, Token, User
 
 V3_ID = "v3.14"
@@ -304,6 +305,9 @@ def _v3_token_body(
             }
             for kind, name, url in catalog_urls(request.base_url, project.id)
         ]
+        add_second_region(
+            body["catalog"], settings, request.base_url, project.id, v3=True
+        )
     return {"token": body}
 
 
@@ -412,6 +416,9 @@ def _v2_access(
         }
         for kind, name, url in catalog_urls(request.base_url, project.id)
     ]
+    add_second_region(
+        catalog, settings, request.base_url, project.id, v3=False
+    )
     return {
         "access": {
             "token": {

@@ -174,5 +174,7 @@ class Settings:
     image_page_default: int = 25
     image_page_max: int = 1000
     region: str = "RegionOne"
+    # An empty second region in the catalog (see regions.py), or None.
+    second_region: str | None = None
     # The most a schedule may retain: 65535 in production, 30 early on.
     max_retention: int = 65535

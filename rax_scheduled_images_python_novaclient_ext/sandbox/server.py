@@ -38,7 +38,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from . import admin, compute, identity, images
+from . import admin, compute, identity, images, regions
 from .faults import (
     DEFAULT_FAULT_CODES,
     RETRY_LATER_CODES,
@@ -84,6 +84,7 @@ API_ROUTES: dict[str, Handler] = {
     "identity": identity.handle,
     "compute": compute.handle,
     "image": images.handle,
+    regions.PREFIX: regions.handle,
 }
 
 
@@ -244,6 +245,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
                 return None
             if fate.kind == "error":
                 return self._error(_injected(fate.code, settings.retry_after))
+        forced = regions.forced_answer(sandbox.server_answers, request)
+        if forced is not None:
+            return self._error(forced)
         segments = request.segments
         route = API_ROUTES.get(segments[0]) if segments else None
         if route is None:
@@ -360,6 +364,7 @@ class Sandbox:
         request_timeout: float = 10.0,
         server_page_max: int = 1000,
         verbose: bool = False,
+        second_region: str | None = None,
     ) -> None:
         if alias not in ALIASES:
             raise ValueError(f"alias must be one of {', '.join(ALIASES)}")
@@ -378,6 +383,7 @@ class Sandbox:
             alias=alias,
             server_page_max=server_page_max,
             max_retention=max_retention,
+            second_region=second_region,
         )
         self.faults = FaultInjector(
             FaultSettings(
@@ -395,6 +401,8 @@ class Sandbox:
         self._log: list[dict[str, Any]] = []
         self._log_lock = threading.Lock()
         self.load_warning: str | None = None
+        # Server id -> the status GET /servers/{id} answers instead.
+        self.server_answers: dict[str, int] = {}
         self.state = self._initial_state()
         _settle(self.state)
         self._httpd: _HTTPServer | None = None

@@ -223,6 +223,9 @@ class State:
         self.server_position: dict[str, int] = {}
         self.owner_images: dict[str, list[tuple[str, str]]] = {}
         self.instance_images: dict[str, set[str]] = {}
+        # Keys of public images owned by other projects than the image
+        # service's (rare: another project's image made public).
+        self.public_keys: list[tuple[str, str]] = []
         # Drives the ids of images the scheduler makes, so one seed always
         # yields the same ids; kept in the state file across restarts.
         self.id_counter = 0
@@ -256,7 +259,7 @@ class State:
         own = self.owner_images.get(owner, [])
         public: list[tuple[str, str]] = []
         if owner != IMAGE_SERVICE_PROJECT:
-            public = self.owner_images.get(IMAGE_SERVICE_PROJECT, [])
+            public = self._public_keys_for(owner)
         if below is None:
             i, j = len(own) - 1, len(public) - 1
         else:
@@ -269,6 +272,23 @@ class State:
             else:
                 yield public[j]
                 j -= 1
+
+    def _public_keys_for(self, owner: str) -> list[tuple[str, str]]:
+        """The keys of public images of other projects, ascending."""
+        service = self.owner_images.get(IMAGE_SERVICE_PROJECT, [])
+        others = [
+            key
+            for key in self.public_keys
+            if self.images[key[1]].owner != owner
+        ]
+        return sorted(service + others) if others else service
+
+    def _index_public(self, image: Image) -> None:
+        if (
+            image.visibility == "public"
+            and image.owner != IMAGE_SERVICE_PROJECT
+        ):
+            bisect.insort(self.public_keys, image.sort_key)
 
     def image_visible_to(self, image: Image, project_id: str) -> bool:
         return image.owner == project_id or image.visibility == "public"
@@ -306,6 +326,7 @@ class State:
         bisect.insort(
             self.owner_images.setdefault(image.owner, []), image.sort_key
         )
+        self._index_public(image)
         instance = image.properties.get("instance_uuid")
         if instance:
             self.instance_images.setdefault(instance, set()).add(image.id)
@@ -319,6 +340,7 @@ class State:
                 image.sort_key
             )
             touched.add(image.owner)
+            self._index_public(image)
             instance = image.properties.get("instance_uuid")
             if instance:
                 self.instance_images.setdefault(instance, set()).add(image.id)
@@ -331,6 +353,8 @@ class State:
         position = bisect.bisect_left(keys, image.sort_key)
         if position < len(keys) and keys[position] == image.sort_key:
             del keys[position]
+        if image.sort_key in self.public_keys:
+            self.public_keys.remove(image.sort_key)
         self._unindex_instance(image)
         return image
 

@@ -95,7 +95,7 @@ def test_nova_help_of_enable_explains_days_and_retention(venv):
     result = run(venv, "nova", "help", "scheduled-images-enable")
     assert result.returncode == 0, result.stderr
     text = " ".join(result.stdout.split())
-    assert "[--day-of-week <day>] <server> <retention>" in text
+    assert "[--day-of-week <day>] [--dry-run] <server> <retention>" in text
     assert (
         "sunday, monday, tuesday, wednesday, thursday, friday, "
         "saturday" in text

@@ -122,6 +122,9 @@ def test_show_not_enabled_by_name_needs_no_second_read(
 
 
 def test_enable_weekly_by_uuid_posts_the_schedule(nova, mock):
+    # Read first, to tell whether the retention goes down: no schedule
+    # yet, so no image request.
+    mock.get(SCHED_URL, status_code=404, json=NO_SCHEDULE_404)
     mock.post(
         SCHED_URL,
         json={"image_schedule": {"day_of_week": "SATURDAY", "retention": 4}},
@@ -130,13 +133,14 @@ def test_enable_weekly_by_uuid_posts_the_schedule(nova, mock):
         "scheduled-images-enable", "--day-of-week", "saturday", SERVER_ID, "4"
     )
     assert (result.code, result.out, result.error_lines) == (0, "", [])
-    assert api_calls(mock) == [("POST", SCHED_PATH)]
+    assert api_calls(mock) == [("GET", SCHED_PATH), ("POST", SCHED_PATH)]
     assert mock.last_request.json() == {
         "image_schedule": {"retention": 4, "day_of_week": "SATURDAY"}
     }
 
 
 def test_enable_daily_by_name(nova, mock, myserver_by_name):
+    mock.get(SCHED_URL, json={"image_schedule": {"retention": 7}})
     mock.post(SCHED_URL, json={"image_schedule": {"retention": 31}})
     result = nova("scheduled-images-enable", "myserver", "31")
     assert result.code == 0
@@ -285,8 +289,11 @@ UNKNOWN_CASES = {
     ),
     "enable": (
         ["scheduled-images-enable", UNKNOWN, "3"],
+        # The current schedule is read (is the retention lowered?),
+        # unconfirmed: the POST that follows checks the server.
         lambda served: [
-            *probe("POST", served),
+            *probe("GET", served),
+            ("POST", f"{UNKNOWN_PATH}/{served}"),
             ("GET", f"/v2/p1/servers?name={UNKNOWN}"),
         ],
     ),
@@ -377,7 +384,7 @@ def test_help_lists_days_and_explains_retention(nova):
     text = " ".join(result.out.split())
     assert (
         "usage: nova scheduled-images-enable [--day-of-week <day>] "
-        "<server> <retention>"
+        "[--dry-run] <server> <retention>"
     ) in text
     assert (
         "sunday, monday, tuesday, wednesday, thursday, friday, saturday"

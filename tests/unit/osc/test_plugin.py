@@ -162,6 +162,7 @@ def test_every_declared_command_loads():
     assert sorted(loaded) == [
         "scheduled_image_keep",
         "scheduled_image_list",
+        "scheduled_image_purge",
         "scheduled_image_release",
         "server_image_schedule_check",
         "server_image_schedule_list",

@@ -15,6 +15,7 @@ from osc_lib.test import fakes
 
 from rax_scheduled_images_python_novaclient_ext.osc import schedules
 
+from ..conftest import IMAGE
 from .conftest import (
     COMPUTE,
     GENERIC_404,
@@ -190,6 +191,8 @@ def test_show_ambiguous_name_gets_novaclients_message(openstack, mock):
 def test_set_retention_alone_keeps_weekly_day(openstack, mock):
     mock.get(SCHED_URL, json=WEEKLY_SAT_8)
     mock.post(SCHED_URL, json=echo)
+    # Lowered 8 -> 4: the server's images are read for the warning.
+    mock.get(f"{IMAGE}/v2/images", json={"images": []})
     result = openstack(
         "server", "image", "schedule", "set", "--retention", "4", SERVER_ID
     )
@@ -197,9 +200,16 @@ def test_set_retention_alone_keeps_weekly_day(openstack, mock):
         0,
         f"{SERVER_ID}: Schedule type: Weekly on: SATURDAY, Retention: 4\n",
     )
-    assert result.error_lines == []
+    assert result.error_lines == [
+        f"Retention 8 -> 4: the next scheduled image of {SERVER_ID} "
+        "deletes no images."
+    ]
     # A UUID needs no lookup: the schedule call proves the server exists.
-    assert api_calls(mock) == [("GET", SCHED_PATH), ("POST", SCHED_PATH)]
+    assert api_calls(mock) == [
+        ("GET", SCHED_PATH),
+        ("GET", f"/v2/images?instance_uuid={SERVER_ID}&limit=1000"),
+        ("POST", SCHED_PATH),
+    ]
     assert bodies(mock) == {
         SCHED_PATH: {
             "image_schedule": {"retention": 4, "day_of_week": "SATURDAY"}
@@ -243,15 +253,17 @@ def test_set_daily_drops_the_day(openstack, mock):
     ],
 )
 def test_set_a_whole_schedule_is_one_post(openstack, mock, flags, body):
-    # With a retention and a day (or --daily) nothing carries over, so
-    # the current schedule is not read.
+    # With a retention and a day (or --daily) nothing carries over; the
+    # current schedule is read only to tell whether the retention goes
+    # down (here there is none: no image request either).
+    mock.get(SCHED_URL, status_code=404, json=no_schedule_404(SERVER_ID))
     mock.post(SCHED_URL, json=echo)
     result = openstack(
         "server", "image", "schedule", "set", "--retention", "5", *flags,
         SERVER_ID,
     )  # fmt: skip
     assert result.code == 0, result.err
-    assert api_calls(mock) == [("POST", SCHED_PATH)]
+    assert api_calls(mock) == [("GET", SCHED_PATH), ("POST", SCHED_PATH)]
     assert bodies(mock) == {SCHED_PATH: {"image_schedule": body}}
 
 
@@ -382,14 +394,14 @@ def test_set_several_servers_one_failing_the_others_done(openstack, mock):
     for id_ in (WEB1, WEB2, WEB3):
         mock.post(sched_url(id_), json=echo)
     result = openstack(
-        "server", "image", "schedule", "set", "--retention", "5",
+        "server", "image", "schedule", "set", "--retention", "40",
         WEB1, WEB3, WEB2,
     )  # fmt: skip
     assert result.code == 1
     # One line per server, in the order given.
     assert result.out == (
-        f"{WEB1}: Schedule type: Weekly on: SATURDAY, Retention: 5\n"
-        f"{WEB2}: Schedule type: Daily, Retention: 5\n"
+        f"{WEB1}: Schedule type: Weekly on: SATURDAY, Retention: 40\n"
+        f"{WEB2}: Schedule type: Daily, Retention: 40\n"
     )
     assert result.error_lines == [
         f"{WEB3}: Policy doesn't allow scheduled images. (HTTP 403)",
@@ -397,9 +409,9 @@ def test_set_several_servers_one_failing_the_others_done(openstack, mock):
     ]
     assert bodies(mock) == {
         sched_path(WEB1): {
-            "image_schedule": {"retention": 5, "day_of_week": "SATURDAY"}
+            "image_schedule": {"retention": 40, "day_of_week": "SATURDAY"}
         },
-        sched_path(WEB2): {"image_schedule": {"retention": 5}},
+        sched_path(WEB2): {"image_schedule": {"retention": 40}},
     }
 
 
@@ -424,7 +436,7 @@ def test_set_same_server_twice_is_done_once(openstack, mock):
     mock.get(SCHED_URL, json=DAILY_31)
     mock.post(SCHED_URL, json=echo)
     result = openstack(
-        "server", "image", "schedule", "set", "--retention", "3",
+        "server", "image", "schedule", "set", "--retention", "33",
         SERVER_ID, SERVER_ID,
     )  # fmt: skip
     assert result.code == 0
@@ -437,7 +449,7 @@ def test_set_pinned_rackspace_alias_option(openstack, mock):
     mock.post(rax, json=echo)
     result = openstack(
         "--os-scheduled-images-api-alias", "rax-si-image-schedule",
-        "server", "image", "schedule", "set", "--retention", "3", SERVER_ID,
+        "server", "image", "schedule", "set", "--retention", "33", SERVER_ID,
     )  # fmt: skip
     assert result.code == 0
     rax_path = sched_path(SERVER_ID, "rax-si-image-schedule")
@@ -450,7 +462,7 @@ def test_set_falls_back_to_the_rackspace_alias(openstack, mock):
     mock.get(rax, json=DAILY_31)
     mock.post(rax, json=echo)
     result = openstack(
-        "server", "image", "schedule", "set", "--retention", "3", SERVER_ID
+        "server", "image", "schedule", "set", "--retention", "33", SERVER_ID
     )
     assert result.code == 0
     rax_path = sched_path(SERVER_ID, "rax-si-image-schedule")
@@ -546,6 +558,7 @@ def test_set_parser_defaults(app):
         "day_of_week": None,
         "daily": False,
         "concurrency": 8,
+        "dry_run": False,
     }
 
 

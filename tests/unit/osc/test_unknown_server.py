@@ -70,7 +70,13 @@ CASES = {
     "set --retention --daily": (
         [*SCHEDULE, "set", "--retention", "3", "--daily", UNKNOWN],
         f"{UNKNOWN}: {LINE}",
-        lambda served: [*probe("POST", served), NAMED_LIKE_IT],
+        # The current schedule is read (is the retention lowered?),
+        # unconfirmed: the POST that follows checks the server.
+        lambda served: [
+            *probe("GET", served),
+            ("POST", served_path(served)),
+            NAMED_LIKE_IT,
+        ],
     ),
     # DELETE proves nothing on either alias: the server is read first,
     # and no DELETE is sent.

@@ -1,0 +1,211 @@
+"""Bench case: the images of deleted servers on a big fleet.
+
+10,000 servers, 100,000 images, some servers deleted (their images stay,
+as the real service leaves them). Counts what ``orphan_list`` (the
+engine of ``nova scheduled-images-orphan-list`` and ``openstack
+scheduled image list --orphaned``) asks: image pages and server pages,
+not one request per image; and a ``GET /servers/{id}`` for each server
+the list does not show (a second one after a 404), run concurrently.
+Times are for context: the same scan with one check at a time and with
+the default eight.
+
+    python bench/orphans_case.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+import requests
+
+from rax_scheduled_images_python_novaclient_ext.sandbox import Sandbox
+from rax_scheduled_images_python_novaclient_ext.sandbox import (
+    state as sandbox_state,
+)
+
+DEMO = sandbox_state.DEMO_PROJECT_ID
+MARK = sandbox_state.CREATED_BY
+
+
+def _classify(entry: dict[str, Any]) -> str:
+    parts = [p for p in entry["path"].split("/") if p]
+    if not parts or parts[0] == "identity":
+        return "keystone"
+    if parts[0] == "image":
+        return "image-page" if parts[1:] == ["v2", "images"] else "image-other"
+    rest = parts[3:]  # after compute/v2/<project>
+    if not rest:
+        return "compute-version"
+    if rest == ["servers"]:
+        return "server-page"
+    if len(rest) == 2 and rest[0] == "servers":
+        return "server-check"
+    return "other"
+
+
+def _nova(cloud: Sandbox) -> Any:
+    from keystoneauth1 import loading, session
+    from novaclient import client
+
+    env = cloud.env()
+    auth: Any = loading.get_plugin_loader("password").load_from_options(
+        auth_url=env["OS_AUTH_URL"],
+        username=env["OS_USERNAME"],
+        password=env["OS_PASSWORD"],
+        project_name=env["OS_PROJECT_NAME"],
+        user_domain_id="default",
+        project_domain_id="default",
+    )
+    sess = session.Session(auth=auth)
+    nova = client.Client("2.0", session=sess, region_name="RegionOne")
+    sess.get_token()
+    return nova
+
+
+def _truth(cloud: Sandbox, deleted: set[str]) -> tuple[int, int]:
+    """(images, bytes) of the deleted servers' marked images."""
+    with cloud.lock:
+        found = [
+            image
+            for image in cloud.state.images.values()
+            if image.owner == DEMO
+            and image.properties.get(MARK) == sandbox_state.SERVICE_MARK
+            and image.properties.get("instance_uuid") in deleted
+        ]
+    return len(found), sum(image.size for image in found)
+
+
+def case_orphans(opts: argparse.Namespace) -> dict[str, Any]:
+    """Run the case; a dict of counts (and times, for context)."""
+    from rax_scheduled_images_python_novaclient_ext import (
+        deleted_servers,
+        images,
+        orphans,
+    )
+
+    quick = getattr(opts, "quick", False)
+    servers, scheduled, made = (
+        (2_000, 400, 20_000) if quick else (10_000, 2_000, 100_000)
+    )
+    delete_count, latency = (20, 20) if quick else (100, 20)
+    result: dict[str, Any] = {
+        "servers_generated": servers,
+        "scheduled_generated": scheduled,
+        "images_generated": made,
+        "latency_ms": latency,
+    }
+    with Sandbox(
+        servers=servers,
+        scheduled=scheduled,
+        images=made,
+        seed=12,
+        latency_ms=latency,
+    ) as cloud:
+        with cloud.lock:
+            with_images = sorted(cloud.state.instance_images)
+            fleet = set(cloud.state.servers_of(DEMO))
+        doomed = [sid for sid in with_images if sid in fleet][:delete_count]
+        for sid in doomed:
+            answer = requests.delete(
+                f"{cloud.url}/sandbox/servers/{sid}", timeout=30
+            )
+            answer.raise_for_status()
+        expected_images, expected_bytes = _truth(cloud, set(doomed))
+        result.update(
+            servers_deleted=len(doomed),
+            orphaned_marked_images=expected_images,
+        )
+        nova = _nova(cloud)
+        for concurrency in (1, 8):
+            manager = images.ImageManager(nova)
+            cloud.clear_requests()
+            start = time.perf_counter()
+            scan = deleted_servers.scan(nova, manager, concurrency=concurrency)
+            wall = time.perf_counter() - start
+            counts = Counter(_classify(e) for e in cloud.requests)
+            rows = orphans.orphan_rows(scan.groups, scan.existence)
+            # The checks alone, timed apart from the (sequential) pages.
+            start = time.perf_counter()
+            deleted_servers.check_servers(
+                nova, doomed, manager.retry_policy, concurrency
+            )
+            checks_wall = time.perf_counter() - start
+            result[f"concurrency_{concurrency}"] = {
+                "requests": sum(
+                    v for k, v in counts.items() if k != "keystone"
+                ),
+                "by_category": dict(counts),
+                "checks_counted": scan.checks,
+                "images_read": len(scan.images),
+                "servers_listed": scan.listed_servers,
+                "correct": len(rows) == expected_images
+                and sum(r.size_bytes or 0 for r in rows) == expected_bytes,
+                "wall_s": round(wall, 3),
+                "checks_wall_s": round(checks_wall, 3),
+            }
+    one, eight = result["concurrency_1"], result["concurrency_8"]
+    result["per_image_naive_requests"] = one["images_read"]
+    result["images_per_request"] = round(
+        one["images_read"] / max(1, one["requests"]), 1
+    )
+    result["check_speedup_8_vs_1"] = round(
+        one["checks_wall_s"] / max(eight["checks_wall_s"], 1e-9), 1
+    )
+    result["correct"] = one["correct"] and eight["correct"]
+    return result
+
+
+def render_orphans(case: dict[str, Any]) -> list[str]:
+    """Markdown lines for bench/results.md."""
+    one, eight = case["concurrency_1"], case["concurrency_8"]
+    return [
+        "## Images of deleted servers",
+        "",
+        f"{case['servers_generated']:,} servers, "
+        f"{case['images_generated']:,} images, "
+        f"{case['servers_deleted']} servers deleted "
+        f"({case['orphaned_marked_images']:,} marked images left behind), "
+        f"{case['latency_ms']} ms per request. Python API "
+        "(`deleted_servers.scan`).",
+        "",
+        "| concurrency | requests | image pages | server pages | "
+        "server checks (counted) | whole scan | the checks alone |",
+        "|---|---|---|---|---|---|---|",
+        *(
+            f"| {n} | {c['requests']} | "
+            f"{c['by_category'].get('image-page', 0)} | "
+            f"{c['by_category'].get('server-page', 0)} | "
+            f"{c['by_category'].get('server-check', 0)} "
+            f"({c['checks_counted']}) | {c['wall_s']} s | "
+            f"{c['checks_wall_s']} s |"
+            for n, c in ((1, one), (8, eight))
+        ),
+        "",
+        f"{one['images_read']:,} images read in "
+        f"{one['by_category'].get('image-page', 0)} pages: "
+        f"{case['images_per_request']} images per request (one request "
+        f"per image would be {case['per_image_naive_requests']:,}). "
+        f"The checks at 8 at a time: {case['check_speedup_8_vs_1']}x "
+        "faster than one at a time. Correct list and total: "
+        f"{'yes' if case['correct'] else 'NO'}.",
+    ]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    opts = parser.parse_args(argv)
+    case = case_orphans(opts)
+    print(json.dumps(case, indent=2))
+    print("\n".join(render_orphans(case)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,369 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""Finding and deleting the images of deleted servers: the requests.
+
+The decisions are :mod:`.orphans`'; this module reads what they need
+and carries out a purge. The cost of a scan: one request per page of
+the project's images, one per page of its server list, and for each
+server an image names that the list does not show, ``GET
+/servers/{id}`` (twice when the first answers 404), run concurrently.
+A server in the list exists; one missing from it is not yet gone: only
+a 404 from its own ``GET`` says so.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import datetime
+import functools
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TextIO, TypeVar
+from urllib import parse
+
+from novaclient import exceptions
+
+from rax_scheduled_images_python_novaclient_ext import bulk, orphans, retry
+from rax_scheduled_images_python_novaclient_ext import schedule as domain
+from rax_scheduled_images_python_novaclient_ext.catalog import catalog_region
+from rax_scheduled_images_python_novaclient_ext.errors import Refused
+from rax_scheduled_images_python_novaclient_ext.images import (
+    ImageManager,
+    NoProjectError,
+)
+from rax_scheduled_images_python_novaclient_ext.manager import quote_id
+
+ItemT = TypeVar("ItemT")
+
+DEFAULT_CONCURRENCY = 8
+SERVER_PAGE = 1000
+# What a scan keeps of each image: what the list shows and the purge
+# decides on (owner is checked again by the domain).
+IMAGE_FIELDS = (
+    "id",
+    "name",
+    "status",
+    "created_at",
+    "size",
+    "owner",
+    domain.INSTANCE_KEY,
+    domain.CREATED_BY_KEY,
+)
+
+
+class OrphanError(Refused):
+    """A scan that must not go on (one line for the user)."""
+
+
+@dataclasses.dataclass
+class Scan:
+    """The readings the orphan decisions are made on.
+
+    ``checks``: how many ``GET /servers/{id}`` were sent (retries and
+    second reads included); ``reasons``: why a server's existence is
+    unknown.
+    """
+
+    project_id: str
+    images: list[dict[str, Any]]
+    groups: dict[str, list[Any]]
+    existence: dict[str, orphans.Existence]
+    reasons: dict[str, str]
+    listed_servers: int = 0
+    checks: int = 0
+
+    def skipped_lines(self) -> list[str]:
+        return [
+            orphans.skipped_line(
+                sid, self.reasons.get(sid, "no answer"), len(found)
+            )
+            for sid, found in sorted(self.groups.items())
+            if self.existence.get(sid) is orphans.Existence.UNKNOWN
+        ]
+
+
+def check_same_region(cs: Any, images: ImageManager) -> None:
+    """Refuse when compute and image endpoints are in different regions.
+
+    Servers of one region are unknown to another region's compute
+    service: every image would look like a deleted server's.
+
+    :raises OrphanError: naming both regions.
+    """
+    compute_region = catalog_region(cs.client)
+    image_region = images.endpoint_region()
+    if compute_region and image_region and compute_region != image_region:
+        raise OrphanError(
+            f"The compute endpoint is in region {compute_region} and the "
+            f"image endpoint in region {image_region}: every server would "
+            "look deleted. Choose one region (--os-region-name or "
+            "OS_REGION_NAME) and run again."
+        )
+
+
+def listed_server_ids(cs: Any, policy: retry.RetryPolicy) -> set[str]:
+    """The ids of every server the project's server list shows.
+
+    :raises novaclient.exceptions.ClientException: when Nova refuses.
+    """
+    ids: set[str] = set()
+    query: str | None = parse.urlencode({"limit": SERVER_PAGE})
+    seen: set[str] = set()
+    while query is not None and query not in seen:
+        seen.add(query)
+        _, body = retry.call(
+            policy, functools.partial(cs.client.get, f"/servers?{query}")
+        )
+        page = body.get("servers") if isinstance(body, dict) else None
+        if not isinstance(page, list):
+            raise domain.MalformedResponseError(
+                "The cloud's server list has no list under 'servers' "
+                f"(got {domain.describe_value(body)})."
+            )
+        ids.update(str(s["id"]) for s in page if isinstance(s, dict))
+        query = _next_query(body) if page else None
+    return ids
+
+
+def _next_query(body: dict[str, Any]) -> str | None:
+    for link in body.get("servers_links") or []:
+        if isinstance(link, dict) and link.get("rel") == "next":
+            return parse.urlsplit(str(link.get("href") or "")).query
+    return None
+
+
+class _ServerReader:
+    """``GET /servers/{id}`` as an :class:`~.orphans.Existence`, counted."""
+
+    def __init__(self, cs: Any, policy: retry.RetryPolicy) -> None:
+        self.cs = cs
+        self.policy = policy
+        self.sent = 0
+        self._lock = threading.Lock()
+
+    def _get(self, server_id: str) -> Any:
+        with self._lock:
+            self.sent += 1
+        return self.cs.client.get(f"/servers/{quote_id(server_id)}")
+
+    def read(self, server_id: str) -> tuple[orphans.Existence, str]:
+        """The answer, and (when not a clear one) why."""
+        try:
+            resp, body = retry.call(self.policy, lambda: self._get(server_id))
+        except exceptions.ClientException as error:
+            code = getattr(error, "code", None)
+            status = code if isinstance(code, int) else None
+            answer = orphans.classify_server_answer(server_id, status, None)
+            return answer, f"HTTP {code}"
+        except Exception as error:  # timeouts, resets: no answer
+            return orphans.Existence.UNKNOWN, _one_line(error)
+        status = getattr(resp, "status_code", None)
+        answer = orphans.classify_server_answer(server_id, status, body)
+        return answer, "malformed answer"
+
+
+def check_servers(
+    cs: Any,
+    server_ids: Sequence[str],
+    policy: retry.RetryPolicy,
+    concurrency: int = DEFAULT_CONCURRENCY,
+) -> tuple[dict[str, orphans.Existence], dict[str, str], int]:
+    """Whether each server exists: (answers, reasons, requests sent).
+
+    All servers are read once, concurrently; those that answered 404
+    are read again after the whole first round (see
+    :func:`.orphans.confirm`).
+    """
+    reader = _ServerReader(cs, policy)
+    first = dict(_map(reader.read, server_ids, concurrency))
+    gone = [
+        sid
+        for sid, (answer, _) in first.items()
+        if answer is orphans.Existence.GONE
+    ]
+    second = dict(_map(reader.read, gone, concurrency))
+    existence: dict[str, orphans.Existence] = {}
+    reasons: dict[str, str] = {}
+    for sid, (answer, reason) in first.items():
+        again = second.get(sid)
+        existence[sid] = orphans.confirm(answer, again and again[0])
+        if existence[sid] is orphans.Existence.UNKNOWN:
+            reasons[sid] = again[1] if again else reason
+    return existence, reasons, reader.sent
+
+
+def _map(
+    read: Callable[[str], Any], ids: Sequence[str], concurrency: int
+) -> list[tuple[str, Any]]:
+    if not ids:
+        return []
+    workers = max(1, min(concurrency, len(ids)))
+    with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+        return list(zip(ids, pool.map(read, ids), strict=True))
+
+
+def scan(
+    cs: Any,
+    images: ImageManager,
+    *,
+    include_kept: bool = False,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    policy: retry.RetryPolicy | None = None,
+) -> Scan:
+    """Read the project's images and whether their servers exist.
+
+    :raises OrphanError: for compute and image endpoints in different
+        regions, or a session with no project (nothing is listed).
+    :raises novaclient.exceptions.ClientException: when the Image API
+        or Nova refuses a listing.
+    """
+    policy = policy or images.retry_policy
+    check_same_region(cs, images)
+    found: list[dict[str, Any]] = []
+    try:
+        for page in images.project_image_pages(
+            marked_only=not include_kept, fields=IMAGE_FIELDS
+        ):
+            found.extend(page)
+    except NoProjectError as error:
+        raise OrphanError(str(error)) from None
+    project_id = images.project_id() or ""
+    groups = orphans.candidates(found, project_id, include_kept)
+    listed = listed_server_ids(cs, policy) if groups else set()
+    unlisted = [sid for sid in groups if sid not in listed]
+    existence, reasons, sent = check_servers(cs, unlisted, policy, concurrency)
+    for sid in groups:
+        existence.setdefault(sid, orphans.Existence.EXISTS)
+    return Scan(
+        project_id,
+        found,
+        {sid: list(v) for sid, v in groups.items()},
+        existence,
+        reasons,
+        listed_servers=len(listed),
+        checks=sent,
+    )
+
+
+def purge(
+    cs: Any,
+    images: ImageManager,
+    *,
+    keep: int,
+    older_than_days: int | None,
+    include_kept: bool,
+    yes: bool,
+    now: datetime.datetime,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    out: TextIO,
+    err: TextIO,
+) -> tuple[int, int]:
+    """Delete (or, without ``yes``, show) the images of deleted servers.
+
+    :returns: (failed, planned) deletions; (0, n) for a dry run.
+    :raises OrphanError: see :func:`scan`.
+    """
+    found = scan(
+        cs, images, include_kept=include_kept, concurrency=concurrency
+    )
+    older = (
+        None
+        if older_than_days is None
+        else datetime.timedelta(days=older_than_days)
+    )
+    plan = orphans.plan_purge(
+        found.images,
+        found.project_id,
+        found.existence,
+        keep=keep,
+        older_than=older,
+        include_kept=include_kept,
+        now=now,
+    )
+    _write(out, orphans.plan_lines(plan, dry_run=not yes))
+    _write(err, found.skipped_lines() + orphans.spared_lines(plan))
+    if not yes:
+        if plan.delete:
+            _write(err, ["Dry run: nothing deleted. Add --yes to delete."])
+        return 0, len(plan.delete)
+    failed = _delete_all(images, plan.delete, concurrency, out, err)
+    return failed, len(plan.delete)
+
+
+def _delete_all(
+    images: ImageManager,
+    doomed: Iterable[Any],
+    concurrency: int,
+    out: TextIO,
+    err: TextIO,
+) -> int:
+    """Delete each image, one line each; the failures' count.
+
+    Ctrl-C stops it as every bulk change (:mod:`.bulk`): nothing more
+    is started, what runs is reported, then the interrupted line.
+    """
+    failures: list[str] = []
+
+    def label(image: Any) -> str:
+        return f"{image.get('id')} ({image.get('name') or 'no name'})"
+
+    def report(image: Any, _: Any, error: BaseException | None) -> None:
+        if error is None:
+            _write(out, [f"Deleted image {label(image)}."])
+        else:
+            failures.append(label(image))
+            reason = _one_line(error)
+            _write(err, [f"Could not delete image {label(image)}: {reason}"])
+
+    try:
+        bulk.run(
+            list(doomed),
+            images.delete,
+            report,
+            concurrency,
+            lambda image: str(image.get("id")),
+        )
+    except bulk.Interrupted as stopped:
+        _write(err, [stopped.line])
+        raise
+    return len(failures)
+
+
+def _write(stream: TextIO, lines: Iterable[str]) -> None:
+    for line in lines:
+        stream.write(line + "\n")
+
+
+def _one_line(error: BaseException) -> str:
+    text = getattr(error, "message", None) or str(error)
+    words = " ".join(str(text).split()) or error.__class__.__name__
+    code = getattr(error, "code", None)
+    return f"{words} (HTTP {code})" if isinstance(code, int) else words
+
+
+def orphan_list(
+    cs: Any,
+    images: ImageManager,
+    *,
+    include_kept: bool = False,
+    concurrency: int = DEFAULT_CONCURRENCY,
+) -> tuple[list[orphans.OrphanRow], list[str]]:
+    """The rows of the orphan list, and the skipped servers' lines.
+
+    :raises OrphanError: see :func:`scan`.
+    """
+    found = scan(
+        cs, images, include_kept=include_kept, concurrency=concurrency
+    )
+    rows = orphans.orphan_rows(found.groups, found.existence)
+    return rows, found.skipped_lines()

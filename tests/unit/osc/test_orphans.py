@@ -1,0 +1,105 @@
+"""``openstack scheduled image list --orphaned`` and ``... purge``."""
+
+from __future__ import annotations
+
+import json
+
+from ..conftest import IMAGE
+from ..orphan_cloud import (
+    GONE,
+    LIVE,
+    deletes,
+    orphan,
+    serve,
+    two_regions,
+)
+
+
+def test_list_orphaned_json_keys_and_values(openstack, mock):
+    serve(
+        mock,
+        [orphan("g1", 1, size=None), orphan("k1", 2, marked=False)]
+        + [orphan("l1", 1, LIVE)],
+    )
+    result = openstack(
+        "scheduled", "image", "list", "--orphaned", "--include-kept",
+        "-f", "json",
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    assert json.loads(result.out) == [
+        {
+            "id": "g1",
+            "name": "Daily-gone-1",
+            "server_id": GONE,
+            "created_at": "2026-11-01T03:00:00Z",
+            "status": "active",
+            "size_bytes": None,
+            "counted": True,
+        },
+        {
+            "id": "k1",
+            "name": "Daily-gone-2",
+            "server_id": GONE,
+            "created_at": "2026-11-02T03:00:00Z",
+            "status": "active",
+            "size_bytes": 1073741824,
+            "counted": False,
+        },
+    ]
+    assert result.error_lines == [
+        "Total: 2 images, 1073741824 bytes (1.0 GiB)"
+    ]
+    assert any(
+        r.path_url == "/v2/images?owner=p1&limit=1000"
+        for r in mock.request_history
+    )
+
+
+def test_list_orphaned_with_server_is_refused(openstack, mock):
+    result = openstack(
+        "scheduled", "image", "list", "--orphaned", "--server", "x"
+    )
+    assert result.code == 1
+    assert result.error_lines == ["Use either --server or --orphaned."]
+
+
+def test_purge_dry_run_then_yes(openstack, mock):
+    serve(mock, [orphan("g1", 1), orphan("g2", 2)])
+    mock.delete(f"{IMAGE}/v2/images/g1", status_code=204)
+    dry = openstack("scheduled", "image", "purge")
+    assert dry.code == 0
+    assert dry.out.splitlines()[0] == (
+        "Would delete: 1 image, 1073741824 bytes (1.0 GiB)"
+    )
+    assert deletes(mock) == []
+    done = openstack("scheduled", "image", "purge", "--yes")
+    assert done.code == 0, done.err
+    assert done.out.splitlines() == [
+        "Deleting: 1 image, 1073741824 bytes (1.0 GiB)",
+        f"  g1  Daily-gone-1  server {GONE}  2026-11-01T03:00:00Z  "
+        "1073741824 bytes (1.0 GiB)",
+        "Deleted image g1 (Daily-gone-1).",
+    ]
+    assert deletes(mock) == ["/v2/images/g1"]
+
+
+def test_purge_failure_exits_1(openstack, mock):
+    serve(mock, [orphan("g1", 1)])
+    mock.delete(f"{IMAGE}/v2/images/g1", status_code=403, json={})
+    result = openstack("scheduled", "image", "purge", "--yes", "--keep", "0")
+    assert result.code == 1
+    assert result.error_lines[-1] == "1 of 1 images could not be deleted."
+
+
+def test_purge_refuses_two_regions(openstack, mock):
+    two_regions(mock)
+    serve(mock, [orphan("g1", 1)])
+    result = openstack("scheduled", "image", "purge", "--yes")
+    assert result.code == 1
+    assert result.error_lines == [
+        "The compute endpoint is in region RegionTwo and the image "
+        "endpoint in region RegionOne: every server would look deleted. "
+        "Choose one region (--os-region-name or OS_REGION_NAME) and run "
+        "again."
+    ]
+    assert deletes(mock) == []
