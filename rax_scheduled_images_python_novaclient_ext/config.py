@@ -40,3 +40,8 @@ DEFAULT_MAX_DELAY = 10.0
 # and demos against a sandbox whose clock is not the real one; unset, it
 # is the real time.
 NOW_ENV = "SCHEDULED_IMAGES_NOW"
+
+# How many requests a command on several servers or images (and
+# `list_schedules` on a cloud whose server list shows no schedules) sends
+# at once.
+DEFAULT_CONCURRENCY = 8

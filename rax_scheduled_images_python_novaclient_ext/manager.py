@@ -28,7 +28,7 @@ from urllib import parse
 
 from novaclient import base, exceptions
 
-from rax_scheduled_images_python_novaclient_ext import retry
+from rax_scheduled_images_python_novaclient_ext import config, retry
 from rax_scheduled_images_python_novaclient_ext import schedule as domain
 
 # The alias names stay importable from here, where programs found them.
@@ -205,7 +205,9 @@ class ScheduleManager(base.Manager):
                 raise
 
     def list_schedules(
-        self, all_servers: bool = False, concurrency: int = 8
+        self,
+        all_servers: bool = False,
+        concurrency: int = config.DEFAULT_CONCURRENCY,
     ) -> domain.ServerScheduleList:
         """Every server that has an image schedule, with its schedule.
 

@@ -1,3 +1,14 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
 """Walk through the user guide against the local sandbox cloud.
 
 Run by ``tools/demo`` inside its own virtualenv, where ``nova``,
@@ -19,43 +30,22 @@ from collections.abc import Callable
 from rax_scheduled_images_python_novaclient_ext.sandbox import (
     subprocess_environ,
 )
+from rax_scheduled_images_python_novaclient_ext.sandbox.launch import (
+    Launched,
+    LaunchError,
+    launch,
+)
 
 BIN = pathlib.Path(sys.executable).parent
 SERVER_ID = "24ade2fe-60d9-4d3e-a02c-c9a6a1b588a6"
 
 
+# Whether a step's command did what the guide says.
+Check = Callable[[subprocess.CompletedProcess[str]], bool]
+
+
 class DemoFailed(Exception):
     pass
-
-
-class Sandbox:
-    """The sandbox as a user starts it: the console script, port 0."""
-
-    def __init__(self) -> None:
-        self.process = subprocess.Popen(
-            [str(BIN / "scheduled-images-sandbox"), "--port", "0"],
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        self.env: dict[str, str] = {}
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            print(f"  {line.rstrip()}")
-            if line.startswith("export "):
-                name, _, value = line[len("export ") :].strip().partition("=")
-                self.env[name] = value
-            if line.strip() == "# ready":
-                break
-        else:
-            raise DemoFailed("the sandbox did not start")
-        self.url = self.env["SCHEDULED_IMAGES_SANDBOX_URL"]
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
 
 
 def clean_environment(extra: dict[str, str]) -> dict[str, str]:
@@ -67,7 +57,7 @@ def clean_environment(extra: dict[str, str]) -> dict[str, str]:
 def step(
     env: dict[str, str],
     argv: list[str],
-    check: Callable[[subprocess.CompletedProcess[str]], bool],
+    check: Check,
     what: str,
 ) -> subprocess.CompletedProcess[str]:
     print(f"\n$ {shlex.join(argv)}")
@@ -86,7 +76,7 @@ def step(
     return done
 
 
-def ok(expected_out: str | None = None):
+def ok(expected_out: str | None = None) -> Check:
     def check(done: subprocess.CompletedProcess[str]) -> bool:
         if done.returncode != 0:
             return False
@@ -95,7 +85,7 @@ def ok(expected_out: str | None = None):
     return check
 
 
-def fails_with(text: str):
+def fails_with(text: str) -> Check:
     def check(done: subprocess.CompletedProcess[str]) -> bool:
         return done.returncode != 0 and text in done.stderr
 
@@ -106,10 +96,16 @@ def say(text: str) -> None:
     print(f"\n# {text}")
 
 
-def walk(sandbox: Sandbox) -> None:
-    env = clean_environment(sandbox.env)
+def walk(sandbox: Launched) -> None:
+    env = clean_environment(sandbox.variables)
     tick = ["scheduled-images-sandbox", "tick", "--url", sandbox.url]
+    walk_schedules(env)
+    walk_images(env, tick)
+    walk_openstack_and_disable(env)
 
+
+def walk_schedules(env: dict[str, str]) -> None:
+    """nova: enable weekly, change the retention, switch to daily."""
     say("Enable weekly scheduled images on Saturdays, keeping 4 (by UUID)")
     step(
         env,
@@ -166,6 +162,9 @@ def walk(sandbox: Sandbox) -> None:
         "show daily",
     )
 
+
+def walk_images(env: dict[str, str], tick: list[str]) -> None:
+    """Days pass; the images taken, kept and released."""
     say("Let four days pass in the sandbox: four daily images are taken,")
     say("and the service prunes down to the newest 3")
     step(env, [*tick, "--days", "4"], ok(), "scheduler tick")
@@ -209,6 +208,9 @@ def walk(sandbox: Sandbox) -> None:
         "release",
     )
 
+
+def walk_openstack_and_disable(env: dict[str, str]) -> None:
+    """The openstack commands, then nova disables the schedule."""
     say("The same with the openstack command")
     step(
         env,
@@ -261,8 +263,9 @@ def walk(sandbox: Sandbox) -> None:
 def main() -> int:
     print("# Starting the sandbox cloud:")
     try:
-        sandbox = Sandbox()
-    except DemoFailed as error:
+        # The sandbox as a user starts it: the console script, port 0.
+        sandbox = launch(echo=lambda line: print(f"  {line}"))
+    except LaunchError as error:
         print(f"\nDEMO FAILED: {error}", file=sys.stderr)
         return 1
     try:

@@ -30,14 +30,15 @@ from osc_lib import exceptions
 from rax_scheduled_images_python_novaclient_ext import actions
 from rax_scheduled_images_python_novaclient_ext import images as images_api
 from rax_scheduled_images_python_novaclient_ext import schedule as domain
+from rax_scheduled_images_python_novaclient_ext.config import (
+    DEFAULT_CONCURRENCY,
+)
 from rax_scheduled_images_python_novaclient_ext.manager import (
     ScheduleManager,
 )
 
 T = TypeVar("T")
 ItemT = TypeVar("ItemT")
-
-DEFAULT_CONCURRENCY = 8
 
 
 def schedules(app: Any) -> ScheduleManager:

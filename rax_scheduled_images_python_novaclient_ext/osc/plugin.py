@@ -26,6 +26,7 @@ definitions take their names from the light :mod:`..config`.
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -44,6 +45,11 @@ LOG = logging.getLogger(__name__)
 API_NAME = "scheduled_images"
 API_VERSION_OPTION = "os_scheduled_images_api_version"
 DEFAULT_API_VERSION = "1"
+# The client class of each version a user may ask for, as OpenStackClient
+# plugins declare them (python-openstackclient 6 sorts the keys to warn of
+# an unknown version, so this stays a dict); make_client imports the class
+# from here, as osc-lib's get_client_class (deprecated now) does for the
+# anchors.
 API_VERSIONS = {
     "1": "rax_scheduled_images_python_novaclient_ext.manager.ScheduleManager",
 }
@@ -72,8 +78,6 @@ def make_client(instance: Any) -> manager.ScheduleManager:
     """
     from novaclient import client as nova_client
 
-    from rax_scheduled_images_python_novaclient_ext import manager
-
     version = str(
         getattr(instance, "_api_version", {}).get(
             API_NAME, DEFAULT_API_VERSION
@@ -95,10 +99,13 @@ def make_client(instance: Any) -> manager.ScheduleManager:
         endpoint_override=endpoint_override or None,
     )
     LOG.debug("Scheduled images client on %s (alias %s)", compute, alias)
+    module, _, name = API_VERSIONS[version].rpartition(".")
+    client_class = getattr(importlib.import_module(module), name)
     try:
-        return manager.ScheduleManager(
+        made: manager.ScheduleManager = client_class(
             compute, alias=alias, retry_policy=_retry_policy(options or {})
         )
+        return made
     except ValueError as error:
         raise exceptions.CommandError(str(error)) from None
 

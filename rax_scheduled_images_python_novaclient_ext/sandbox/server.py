@@ -1,3 +1,14 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
 """The sandbox's HTTP server and the `Sandbox` class that runs it.
 
 Routing: `/identity/...` (Keystone), `/compute/...` (Nova), `/image/...`
@@ -520,15 +531,6 @@ class Sandbox:
             thread.join(timeout=5)
         self._httpd = self._thread = None
 
-    def serve_until(self, stop: threading.Event) -> None:
-        """Run in the foreground until `stop` is set (used by the CLI)."""
-        self.start()
-        try:
-            while not stop.wait(0.2):
-                pass
-        finally:
-            self.stop()
-
     def __enter__(self) -> Sandbox:
         return self.start()
 
@@ -558,9 +560,6 @@ class Sandbox:
         if version not in ("v3", "v2.0", ""):
             raise ValueError("version must be 'v3', 'v2.0' or ''")
         return f"{self.url}/identity/{version}".rstrip("/")
-
-    def compute_url(self, user: str = "demo") -> str:
-        return f"{self.url}/compute/v2/{_seed_user(user).project_id}"
 
     def env(self, user: str = "demo", keystone: str = "v3") -> dict[str, str]:
         """OS_* variables that point `nova` / `openstack` at this sandbox.

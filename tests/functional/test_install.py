@@ -10,10 +10,17 @@ from __future__ import annotations
 import pathlib
 import subprocess
 import tempfile
+import zipfile
 
 import pytest
 
-from .conftest import ROOT, available_interpreters, clean_env, interpreter
+from .conftest import (
+    DIST,
+    ROOT,
+    available_interpreters,
+    clean_env,
+    interpreter,
+)
 
 FOUND = available_interpreters()
 ENDS = sorted({FOUND[0], FOUND[-1]}) if FOUND else []
@@ -29,6 +36,16 @@ def test_top_level_directory_has_no_init_py():
     assert not (
         ROOT / "rax_scheduled_images_python_novaclient_ext" / "__init__.py"
     ).exists()
+
+
+def test_the_wheel_ships_py_typed_and_nothing_but_the_package(wheel):
+    with zipfile.ZipFile(wheel) as built:
+        names = built.namelist()
+    assert f"{DIST}/py.typed" in names
+    assert {name.split("/")[0] for name in names} == {
+        DIST,
+        f"{DIST}-{wheel.name.split('-')[1]}.dist-info",
+    }
 
 
 @pytest.fixture(scope="module", params=ENDS or ["none"])

@@ -13,6 +13,7 @@ import pytest
 import requests
 
 from rax_scheduled_images_python_novaclient_ext.sandbox import cli
+from rax_scheduled_images_python_novaclient_ext.sandbox.launch import launch
 
 MODULE = "rax_scheduled_images_python_novaclient_ext.sandbox"
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,41 +28,15 @@ def _environment() -> dict[str, str]:
 @pytest.fixture
 def running() -> Iterator[tuple[subprocess.Popen[str], dict[str, str]]]:
     """A sandbox process and the variables it printed."""
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            MODULE,
-            "--port",
-            "0",
-            "--alias",
-            "rax-si-image-schedule",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    with launch(
+        "--alias",
+        "rax-si-image-schedule",
+        command=[sys.executable, "-m", MODULE],
         env=_environment(),
-    )
-    assert process.stdout is not None
-    variables: dict[str, str] = {}
-    lines = []
-    for line in process.stdout:
-        lines.append(line.rstrip("\n"))
-        if line.startswith("export "):
-            name, _, value = line[len("export ") :].strip().partition("=")
-            variables[name] = value
-        if line.strip() == "# ready":
-            break
-    variables["_banner"] = "\n".join(lines)
-    try:
-        yield process, variables
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.wait(timeout=10)
-        process.stdout.close()
-        if process.stderr:
-            process.stderr.close()
+        stderr=subprocess.PIPE,
+    ) as cloud:
+        variables = {**cloud.variables, "_banner": "\n".join(cloud.banner)}
+        yield cloud.process, variables
 
 
 def test_serve_prints_port_and_variables(
