@@ -33,6 +33,7 @@ NAMES = (
     "bulk",
     "startup",
     "sandbox",
+    "orphans",
 )
 
 # (goal, measured, verdict): one row of the report's "Goals" table.
