@@ -33,7 +33,12 @@ from urllib import parse
 
 from novaclient import exceptions
 
-from rax_scheduled_images_python_novaclient_ext import bulk, orphans, retry
+from rax_scheduled_images_python_novaclient_ext import (
+    bulk,
+    config,
+    orphans,
+    retry,
+)
 from rax_scheduled_images_python_novaclient_ext import schedule as domain
 from rax_scheduled_images_python_novaclient_ext.catalog import catalog_region
 from rax_scheduled_images_python_novaclient_ext.errors import Refused
@@ -45,7 +50,7 @@ from rax_scheduled_images_python_novaclient_ext.manager import quote_id
 
 ItemT = TypeVar("ItemT")
 
-DEFAULT_CONCURRENCY = 8
+DEFAULT_CONCURRENCY = config.DEFAULT_CONCURRENCY
 SERVER_PAGE = 1000
 # What a scan keeps of each image: what the list shows and the purge
 # decides on (owner is checked again by the domain).

@@ -34,6 +34,7 @@ NAMES = (
     "startup",
     "sandbox",
     "health",
+    "orphans",
 )
 
 # (goal, measured, verdict): one row of the report's "Goals" table.

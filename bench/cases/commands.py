@@ -88,16 +88,18 @@ SET_WHY = {
     "schedule-GET": (
         "needed",
         "the current schedule: the API has no PUT and a POST replaces the "
-        "whole schedule, so `set --retention` reads the day it must keep "
-        "(skipped when --retention and --day-of-week/--daily are both "
-        "given)",
+        "whole schedule, so `set --retention` reads the day it must keep; "
+        "and a lower retention is first warned of",
     )
 }
-DAILY_WHY = {
+# enable, and set with a whole schedule: nothing carries over, but a
+# lower retention is warned of (which images the next run deletes).
+LOWERING_WHY = {
     "schedule-GET": (
-        "avoidable",
-        "the current schedule, read although --retention and --daily "
-        "already give the whole schedule to POST",
+        "needed",
+        "the current retention: lowering it first prints which images "
+        "the next run deletes (raising it, or a first schedule, reads no "
+        "images)",
     )
 }
 SHOW_WHY = {
@@ -132,6 +134,7 @@ COMMANDS = [
         "scheduled-images-enable <server> 5",
         lambda s: ["nova", "scheduled-images-enable", s, "5"],
         _server_floor("schedule-POST"),
+        why=LOWERING_WHY,
     ),
     CommandCase(
         "nova",
@@ -195,7 +198,7 @@ COMMANDS = [
             *("--retention", "5", "--daily", s),
         ],
         _server_floor("schedule-POST"),
-        why=DAILY_WHY,
+        why=LOWERING_WHY,
     ),
     CommandCase(
         "openstack",

@@ -1,4 +1,15 @@
-"""Bench case: the images of deleted servers on a big fleet.
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""Case 6: the images of deleted servers on a big fleet.
 
 10,000 servers, 100,000 images, some servers deleted (their images stay,
 as the real service leaves them). Counts what ``orphan_list`` (the
@@ -8,29 +19,24 @@ not one request per image; and a ``GET /servers/{id}`` for each server
 the list does not show (a second one after a 404), run concurrently.
 Times are for context: the same scan with one check at a time and with
 the default eight.
-
-    python bench/orphans_case.py [--quick]
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 import time
 from collections import Counter
-from collections.abc import Sequence
 from typing import Any
 
 import requests
 
-from rax_scheduled_images_python_novaclient_ext.sandbox import Sandbox
+from bench.cases import Case, Goal
+from bench.cases.fleet import _nova_api
+from bench.harness import DEMO, MARK, Sandbox
+from bench.report import ms, table, yes
 from rax_scheduled_images_python_novaclient_ext.sandbox import (
     state as sandbox_state,
 )
-
-DEMO = sandbox_state.DEMO_PROJECT_ID
-MARK = sandbox_state.CREATED_BY
 
 
 def _classify(entry: dict[str, Any]) -> str:
@@ -49,25 +55,6 @@ def _classify(entry: dict[str, Any]) -> str:
     return "other"
 
 
-def _nova(cloud: Sandbox) -> Any:
-    from keystoneauth1 import loading, session
-    from novaclient import client
-
-    env = cloud.env()
-    auth: Any = loading.get_plugin_loader("password").load_from_options(
-        auth_url=env["OS_AUTH_URL"],
-        username=env["OS_USERNAME"],
-        password=env["OS_PASSWORD"],
-        project_name=env["OS_PROJECT_NAME"],
-        user_domain_id="default",
-        project_domain_id="default",
-    )
-    sess = session.Session(auth=auth)
-    nova = client.Client("2.0", session=sess, region_name="RegionOne")
-    sess.get_token()
-    return nova
-
-
 def _truth(cloud: Sandbox, deleted: set[str]) -> tuple[int, int]:
     """(images, bytes) of the deleted servers' marked images."""
     with cloud.lock:
@@ -81,7 +68,7 @@ def _truth(cloud: Sandbox, deleted: set[str]) -> tuple[int, int]:
     return len(found), sum(image.size for image in found)
 
 
-def case_orphans(opts: argparse.Namespace) -> dict[str, Any]:
+def measure(opts: argparse.Namespace) -> dict[str, Any]:
     """Run the case; a dict of counts (and times, for context)."""
     from rax_scheduled_images_python_novaclient_ext import (
         deleted_servers,
@@ -121,7 +108,7 @@ def case_orphans(opts: argparse.Namespace) -> dict[str, Any]:
             servers_deleted=len(doomed),
             orphaned_marked_images=expected_images,
         )
-        nova = _nova(cloud)
+        nova = _nova_api(cloud)
         for concurrency in (1, 8):
             manager = images.ImageManager(nova)
             cloud.clear_requests()
@@ -161,51 +148,84 @@ def case_orphans(opts: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
-def render_orphans(case: dict[str, Any]) -> list[str]:
-    """Markdown lines for bench/results.md."""
+def goals(case: dict[str, Any]) -> list[Goal]:
+    eight = case["concurrency_8"]
+    pages = eight["by_category"].get("image-page", 0)
+    return [
+        (
+            "orphan list: requests per page, not per image",
+            f"{eight['requests']} requests for {eight['images_read']:,} "
+            f"images ({pages} image pages)",
+            yes(eight["requests"] * 100 < eight["images_read"]),
+        ),
+        (
+            "existence checks concurrent (8 vs 1)",
+            f"{case['check_speedup_8_vs_1']}x faster, "
+            f"{eight['checks_counted']} checks counted",
+            yes(case["check_speedup_8_vs_1"] >= 3),
+        ),
+        ("list and total correct", str(case["correct"]), yes(case["correct"])),
+    ]
+
+
+def render(case: dict[str, Any]) -> list[str]:
     one, eight = case["concurrency_1"], case["concurrency_8"]
     return [
-        "## Images of deleted servers",
-        "",
         f"{case['servers_generated']:,} servers, "
         f"{case['images_generated']:,} images, "
         f"{case['servers_deleted']} servers deleted "
         f"({case['orphaned_marked_images']:,} marked images left behind), "
-        f"{case['latency_ms']} ms per request. Python API "
-        "(`deleted_servers.scan`).",
+        f"{case['latency_ms']} ms per request; the Python API "
+        "(`deleted_servers.scan`) with the checks one at a time and eight "
+        "at a time.",
         "",
-        "| concurrency | requests | image pages | server pages | "
-        "server checks (counted) | whole scan | the checks alone |",
-        "|---|---|---|---|---|---|---|",
-        *(
-            f"| {n} | {c['requests']} | "
-            f"{c['by_category'].get('image-page', 0)} | "
-            f"{c['by_category'].get('server-page', 0)} | "
-            f"{c['by_category'].get('server-check', 0)} "
-            f"({c['checks_counted']}) | {c['wall_s']} s | "
-            f"{c['checks_wall_s']} s |"
-            for n, c in ((1, one), (8, eight))
+        table(
+            [
+                "concurrency",
+                "requests",
+                "image pages",
+                "server pages",
+                "server checks (counted)",
+                "whole scan",
+                "the checks alone",
+            ],
+            [
+                (
+                    n,
+                    c["requests"],
+                    c["by_category"].get("image-page", 0),
+                    c["by_category"].get("server-page", 0),
+                    f"{c['by_category'].get('server-check', 0)} "
+                    f"({c['checks_counted']})",
+                    ms(c["wall_s"]),
+                    ms(c["checks_wall_s"]),
+                )
+                for n, c in ((1, one), (8, eight))
+            ],
         ),
         "",
-        f"{one['images_read']:,} images read in "
+        f"{one['images_read']:,} marked images read in "
         f"{one['by_category'].get('image-page', 0)} pages: "
         f"{case['images_per_request']} images per request (one request "
-        f"per image would be {case['per_image_naive_requests']:,}). "
-        f"The checks at 8 at a time: {case['check_speedup_8_vs_1']}x "
-        "faster than one at a time. Correct list and total: "
-        f"{'yes' if case['correct'] else 'NO'}.",
+        f"per image would be {case['per_image_naive_requests']:,}). Each "
+        "deleted server costs two checks (a 404 is read twice). List and "
+        f"total match the sandbox's state: {case['correct']}.",
+        *(
+            [
+                "",
+                f"Measured on its own at {case['run_separately_utc']}, on "
+                "the same machine, after the run above.",
+            ]
+            if case.get("run_separately_utc")
+            else []
+        ),
     ]
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    opts = parser.parse_args(argv)
-    case = case_orphans(opts)
-    print(json.dumps(case, indent=2))
-    print("\n".join(render_orphans(case)))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+CASE = Case(
+    name="orphans",
+    title="Images of deleted servers",
+    measure=measure,
+    render=render,
+    goals=goals,
+)
