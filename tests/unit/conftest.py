@@ -10,12 +10,14 @@ import io
 import sys
 from collections.abc import Callable, Iterator
 from typing import Any
+from urllib import parse
 
 import pytest
 import requests_mock as rm
 from keystoneauth1 import fixture as ks_fixture
 from keystoneauth1 import session as ks_session
 from keystoneauth1 import token_endpoint
+from keystoneauth1.identity import v3
 from novaclient import client as nova_client
 
 AUTH_URL = "http://identity.test/v3"
@@ -62,18 +64,28 @@ def sent(mock: rm.Mocker) -> list[tuple[str, str]]:
     return out
 
 
-def register_cloud(mock: rm.Mocker) -> None:
-    """Keystone v3 with a catalog, and the legacy compute version doc."""
+def register_keystone(
+    mock: rm.Mocker, image_endpoint: str = IMAGE, with_image: bool = True
+) -> None:
+    """Keystone v3 whose catalog has compute and (``with_image``) image."""
     mock.get(AUTH_URL, json=ks_fixture.V3Discovery(AUTH_URL))
     token = ks_fixture.V3Token(project_id="p1", project_name="demo")
     token.add_service("compute").add_standard_endpoints(public=COMPUTE)
-    token.add_service("image").add_standard_endpoints(public=IMAGE)
+    if with_image:
+        token.add_service("image").add_standard_endpoints(
+            public=image_endpoint
+        )
     mock.post(
         AUTH_URL + "/auth/tokens",
         json=token,
         headers={"X-Subject-Token": TOKEN},
         status_code=201,
     )
+
+
+def register_cloud(mock: rm.Mocker) -> None:
+    """Keystone v3 with a catalog, and the legacy compute version doc."""
+    register_keystone(mock)
     mock.get(
         COMPUTE,
         json={
@@ -86,6 +98,58 @@ def register_cloud(mock: rm.Mocker) -> None:
             }
         },
     )
+
+
+def calls(mock: rm.Mocker, host: str | None = None) -> list[tuple[str, str]]:
+    """(method, path?query) of each request, as sent (case kept)."""
+    out = []
+    for req in mock.request_history:
+        url = parse.urlsplit(req.url)
+        if host is None or url.netloc == host:
+            out.append(
+                (req.method, url.path + (f"?{url.query}" if url.query else ""))
+            )
+    return out
+
+
+def image_calls(mock: rm.Mocker) -> list[tuple[str, str]]:
+    """(method, path) of the requests sent to the Image API."""
+    return calls(mock, "image.test")
+
+
+def nova_on_catalog(
+    mock: rm.Mocker, image_endpoint: str = IMAGE, with_image: bool = True
+) -> Any:
+    """A nova client on a Keystone v3 session with a service catalog."""
+    if image_endpoint == IMAGE and with_image:
+        register_cloud(mock)
+    else:
+        register_keystone(mock, image_endpoint, with_image)
+    auth = v3.Password(
+        auth_url=AUTH_URL,
+        username="demo",
+        password=PASSWORD,
+        project_name="demo",
+        user_domain_id="default",
+        project_domain_id="default",
+    )
+    return nova_client.Client("2.0", session=ks_session.Session(auth=auth))
+
+
+@pytest.fixture
+def images(mock: rm.Mocker) -> Any:
+    """An ImageManager whose Image API endpoint comes from the catalog."""
+    from rax_scheduled_images_python_novaclient_ext import images as i
+
+    return i.ImageManager(nova_on_catalog(mock))
+
+
+@pytest.fixture
+def no_alias_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No alias pinned by the environment of whoever runs the tests."""
+    from rax_scheduled_images_python_novaclient_ext import manager as m
+
+    monkeypatch.delenv(m.ALIAS_ENV, raising=False)
 
 
 class Result:
