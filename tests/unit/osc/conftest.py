@@ -143,4 +143,26 @@ def openstack(
     _reset_client_cache()
 
 
+@pytest.fixture
+def myserver(mock):
+    """``myserver`` (SERVER_ID) found by UUID and by name.
+
+    novaclient finds a name with a short list filtered by name, then
+    reads each match in full: two requests.
+    """
+    mock.get(
+        f"{COMPUTE}/servers/{SERVER_ID}",
+        json={"server": server(SERVER_ID, "myserver")},
+    )
+    mock.get(
+        f"{COMPUTE}/servers?name=myserver",
+        json={"servers": [server(SERVER_ID, "myserver")]},
+    )
+
+
+def echo(request, context):
+    """The service echoes the schedule it was sent."""
+    return request.json()
+
+
 __all__ = ["SERVER_ID", "SCHED_URL", "SCHED_PATH", "COMPUTE"]
