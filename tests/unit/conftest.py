@@ -112,6 +112,20 @@ def calls(mock: rm.Mocker, host: str | None = None) -> list[tuple[str, str]]:
     return out
 
 
+def cloud_calls(mock: rm.Mocker) -> list[tuple[str, str]]:
+    """(method, path?query) sent to Nova and the Image API, case kept,
+    without the compute version document."""
+    out = []
+    for req in mock.request_history:
+        url = parse.urlsplit(req.url)
+        if url.netloc in ("compute.test", "image.test") and url.path not in (
+            "/v2/p1",
+        ):
+            query = f"?{url.query}" if url.query else ""
+            out.append((req.method, url.path + query))
+    return out
+
+
 def image_calls(mock: rm.Mocker) -> list[tuple[str, str]]:
     """(method, path) of the requests sent to the Image API."""
     return calls(mock, "image.test")
