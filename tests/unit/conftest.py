@@ -6,6 +6,7 @@ and an unregistered URL fails the test (``NoMockAddress``).
 
 from __future__ import annotations
 
+import datetime
 import io
 import sys
 from collections.abc import Callable, Iterator
@@ -14,11 +15,15 @@ from urllib import parse
 
 import pytest
 import requests_mock as rm
+from hypothesis import settings
+from hypothesis import strategies as st
 from keystoneauth1 import fixture as ks_fixture
 from keystoneauth1 import session as ks_session
 from keystoneauth1 import token_endpoint
 from keystoneauth1.identity import v3
 from novaclient import client as nova_client
+
+from rax_scheduled_images_python_novaclient_ext import schedule as domain
 
 AUTH_URL = "http://identity.test/v3"
 COMPUTE = "http://compute.test/v2/p1"
@@ -339,3 +344,50 @@ def api_calls(mock: rm.Mocker) -> list[tuple[str, str]]:
         for method, path in sent(mock)
         if not path.startswith("/v3") and path not in ("/v2/p1",)
     ]
+
+
+# --- health: images of one server at a fixed time (test_health, test_check)
+
+NOW = datetime.datetime(2025, 1, 10, 12, 0, tzinfo=datetime.timezone.utc)
+SERVER = "3b5f2a1c-8d7e-4c6b-9a0f-1e2d3c4b5a69"
+DAILY = domain.Schedule(3)
+WEEKLY = domain.Schedule(2, "SUNDAY")
+GIB = 1024**3
+FAST = settings(max_examples=150, deadline=None)
+
+
+def stamp(age: datetime.timedelta) -> str:
+    return (NOW - age).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def image(
+    age: datetime.timedelta = datetime.timedelta(hours=3),
+    *,
+    status: str = "active",
+    marked: bool = True,
+    server: str = SERVER,
+    size: Any = GIB,
+    image_id: str = "i-1",
+    created: str | None = None,
+) -> dict[str, Any]:
+    made: dict[str, Any] = {
+        "id": image_id,
+        "name": f"Daily-db-{image_id}",
+        "status": status,
+        "created_at": created if created is not None else stamp(age),
+        "instance_uuid": server,
+        "size": size,
+    }
+    if marked:
+        made[domain.CREATED_BY_KEY] = domain.CREATED_BY_VALUE
+    return made
+
+
+def hours(value: float) -> datetime.timedelta:
+    return datetime.timedelta(hours=value)
+
+
+ages = st.integers(min_value=-3600, max_value=40 * 86400).map(
+    lambda s: datetime.timedelta(seconds=s)
+)
+schedules = st.sampled_from([DAILY, WEEKLY])
