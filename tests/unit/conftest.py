@@ -337,6 +337,32 @@ def register_unknown_server(
     mock.get(f"{COMPUTE}/servers?name={server_id}", json={"servers": []})
 
 
+UNKNOWN = "99999999-9999-4999-8999-999999999999"
+UNKNOWN_PATH = f"/v2/p1/servers/{UNKNOWN}"
+STRAY_IMAGE = "eeeeeeee-0000-4000-8000-000000000001"
+
+
+def probe(method: str, served: str) -> list[tuple[str, str]]:
+    """The sub-resource requests of a process that does not know the
+    alias yet: the default first, then the one ``served``."""
+    first = [(method, f"{UNKNOWN_PATH}/os-si-image-schedule")]
+    if served == "os-si-image-schedule":
+        return first
+    return [*first, (method, f"{UNKNOWN_PATH}/rax-si-image-schedule")]
+
+
+def register_unknown_server_and_stray_image(
+    mock: rm.Mocker, served: str
+) -> None:
+    """Nova knows no server UNKNOWN (see register_unknown_server), and
+    the Image API has STRAY_IMAGE, an unmarked snapshot of it."""
+    register_unknown_server(mock, UNKNOWN, served)
+    mock.get(
+        f"{IMAGE}/v2/images/{STRAY_IMAGE}",
+        json=glance_image(STRAY_IMAGE, 2, marked=False, server=UNKNOWN),
+    )
+
+
 def api_calls(mock: rm.Mocker) -> list[tuple[str, str]]:
     """The requests sent to compute and image, without auth/discovery."""
     return [

@@ -12,11 +12,13 @@ from rax_scheduled_images_python_novaclient_ext import manager as m
 
 from .conftest import (
     COMPUTE,
-    IMAGE,
     SERVER_ID,
+    STRAY_IMAGE,
+    UNKNOWN,
+    UNKNOWN_PATH,
     api_calls,
-    glance_image,
-    register_unknown_server,
+    probe,
+    register_unknown_server_and_stray_image,
 )
 
 SCHED_URL = f"{COMPUTE}/servers/{SERVER_ID}/os-si-image-schedule"
@@ -251,20 +253,6 @@ def test_unknown_name_gets_novaclients_message(nova, mock):
     ]
 
 
-UNKNOWN = "99999999-9999-4999-8999-999999999999"
-UNKNOWN_PATH = f"/v2/p1/servers/{UNKNOWN}"
-STRAY_IMAGE = "eeeeeeee-0000-4000-8000-000000000001"
-
-
-def probe(method, served):
-    """The sub-resource requests of a process that does not know the
-    alias yet: the default first, then the one ``served``."""
-    first = [(method, f"{UNKNOWN_PATH}/os-si-image-schedule")]
-    if served == "os-si-image-schedule":
-        return first
-    return [*first, (method, f"{UNKNOWN_PATH}/rax-si-image-schedule")]
-
-
 # The server is read to confirm the API's answer, then a server named
 # like the UUID is looked for; POST checks the server itself.
 UNKNOWN_CASES = {
@@ -314,11 +302,7 @@ UNKNOWN_CASES = {
 def test_unknown_uuid_says_no_such_server_and_changes_nothing(
     nova, mock, served, case
 ):
-    register_unknown_server(mock, UNKNOWN, served)
-    mock.get(
-        f"{IMAGE}/v2/images/{STRAY_IMAGE}",
-        json=glance_image(STRAY_IMAGE, 2, marked=False, server=UNKNOWN),
-    )
+    register_unknown_server_and_stray_image(mock, served)
     argv, expected = UNKNOWN_CASES[case]
     result = nova(*argv)
     assert (result.code, result.out) == (1, "")
