@@ -17,12 +17,14 @@ from rax_scheduled_images_python_novaclient_ext.sandbox.state import (
     SERVICE_MARK,
 )
 
-from .conftest import clean_env, run_command
+from .conftest import SCHEDULE_SET, clean_env, run_command
 
 pytestmark = pytest.mark.functional
 
 # Enough retries that a 30 % fault rate practically never wins
 # (0.3 ** 11 per request), with pauses short enough for a fast suite.
+# Faults on a third of the requests, with a Retry-After to honour.
+FAULTS = {"fault_rate": 0.3, "fault_codes": (503, 429), "retry_after": 1}
 RETRY_ENV = {
     "SCHEDULED_IMAGES_RETRIES": "10",
     "SCHEDULED_IMAGES_RETRY_MAX_DELAY": "0.05",
@@ -57,9 +59,7 @@ def test_bulk_set_under_faults_ends_exactly_as_asked(tmp_path) -> None:
         servers=50,
         scheduled=20,
         seed=7,
-        fault_rate=0.3,
-        fault_codes=(503, 429),
-        retry_after=1,
+        **FAULTS,
     ) as cloud:
         fleet = _fleet(cloud)
         assert len(fleet) == 50
@@ -68,10 +68,7 @@ def test_bulk_set_under_faults_ends_exactly_as_asked(tmp_path) -> None:
         result = run_command(
             [
                 "openstack",
-                "server",
-                "image",
-                "schedule",
-                "set",
+                *SCHEDULE_SET,
                 "--retention",
                 "9",
                 *fleet,
@@ -103,9 +100,7 @@ def test_bulk_keep_and_release_under_faults(tmp_path) -> None:
         scheduled=10,
         images=60,
         seed=11,
-        fault_rate=0.3,
-        fault_codes=(503, 429),
-        retry_after=1,
+        **FAULTS,
     ) as cloud:
         fleet = set(_fleet(cloud))
         with cloud.lock:

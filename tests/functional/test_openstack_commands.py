@@ -16,7 +16,7 @@ from rax_scheduled_images_python_novaclient_ext.sandbox.state import (
     Schedule,
 )
 
-from .conftest import bin_dir, clean_env, run_command
+from .conftest import SCHEDULE_SET, bin_dir, clean_env, run_command
 
 pytestmark = [
     pytest.mark.functional,
@@ -66,10 +66,7 @@ def test_show_as_json(openstack):
 
 def test_set_changes_only_what_is_given(openstack, cloud):
     first = openstack(
-        "server",
-        "image",
-        "schedule",
-        "set",
+        *SCHEDULE_SET,
         "--retention",
         "4",
         "--day-of-week",
@@ -82,10 +79,7 @@ def test_set_changes_only_what_is_given(openstack, cloud):
     # --retention alone keeps the weekly day (nova's enable would not).
     assert (
         openstack(
-            "server",
-            "image",
-            "schedule",
-            "set",
+            *SCHEDULE_SET,
             "--retention",
             "8",
             MYSERVER_ID,
@@ -96,10 +90,7 @@ def test_set_changes_only_what_is_given(openstack, cloud):
 
     assert (
         openstack(
-            "server",
-            "image",
-            "schedule",
-            "set",
+            *SCHEDULE_SET,
             "--day-of-week",
             "mon",
             "myserver",
@@ -119,10 +110,7 @@ def test_set_changes_only_what_is_given(openstack, cloud):
 
 def test_set_without_a_schedule_needs_a_retention(openstack, cloud):
     result = openstack(
-        "server",
-        "image",
-        "schedule",
-        "set",
+        *SCHEDULE_SET,
         "--day-of-week",
         "mon",
         "myserver",
@@ -136,10 +124,7 @@ def test_set_on_several_servers_reports_each_and_fails_if_any(
     openstack, cloud
 ):
     result = openstack(
-        "server",
-        "image",
-        "schedule",
-        "set",
+        *SCHEDULE_SET,
         "--retention",
         "6",
         "db",
@@ -161,10 +146,7 @@ def test_unset_and_list(openstack, cloud):
 
     assert (
         openstack(
-            "server",
-            "image",
-            "schedule",
-            "set",
+            *SCHEDULE_SET,
             "--retention",
             "2",
             "myserver",
