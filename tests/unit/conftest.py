@@ -33,6 +33,20 @@ TOKEN = "tok-3c1f9b"
 PASSWORD = "s3cr3t-pa55"
 
 
+def not_found(message: str) -> dict[str, Any]:
+    """Nova's 404 body."""
+    return {"itemNotFound": {"message": message, "code": 404}}
+
+
+def no_schedule_404(server_id: str) -> dict[str, Any]:
+    """The extension's 404 for a server without a schedule."""
+    return not_found(f"Image schedule does not exist for server {server_id}")
+
+
+GENERIC_404 = not_found("The resource could not be found.")
+NO_SCHEDULE_404 = no_schedule_404(SERVER_ID)
+
+
 @pytest.fixture(autouse=True)
 def no_real_sleep(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """Retries happen as in production, but their pauses are recorded,
@@ -288,51 +302,30 @@ def register_unknown_server(
     404; Rackspace's DELETE 202); POST checks it; the alias not served
     is Nova's generic 404; reading the server and searching its name
     find nothing."""
-    generic_404 = {
-        "itemNotFound": {
-            "message": "The resource could not be found.",
-            "code": 404,
-        }
-    }
-    no_schedule_404 = {
-        "itemNotFound": {
-            "message": f"Image schedule does not exist for server {server_id}",
-            "code": 404,
-        }
-    }
     for alias in ("os-si-image-schedule", "rax-si-image-schedule"):
         url = f"{COMPUTE}/servers/{server_id}/{alias}"
         if alias != served:
             for method in ("GET", "POST", "DELETE"):
                 mock.register_uri(
-                    method, url, status_code=404, json=generic_404
+                    method, url, status_code=404, json=GENERIC_404
                 )
             continue
-        mock.get(url, status_code=404, json=no_schedule_404)
+        mock.get(url, status_code=404, json=no_schedule_404(server_id))
         if alias == "rax-si-image-schedule":
             mock.delete(url, status_code=202)
         else:
-            mock.delete(url, status_code=404, json=no_schedule_404)
+            mock.delete(url, status_code=404, json=no_schedule_404(server_id))
         mock.post(
             url,
             status_code=404,
-            json={
-                "itemNotFound": {
-                    "message": f"Specified instance {server_id} could not "
-                    "be found.",
-                    "code": 404,
-                }
-            },
+            json=not_found(
+                f"Specified instance {server_id} could not be found."
+            ),
         )
     mock.get(
         f"{COMPUTE}/servers/{server_id}",
         status_code=404,
-        json={
-            "itemNotFound": {
-                "message": f"Instance {server_id} could not be found.",
-                "code": 404,
-            }
-        },
+        json=not_found(f"Instance {server_id} could not be found."),
     )
     mock.get(f"{COMPUTE}/servers?name={server_id}", json={"servers": []})
 

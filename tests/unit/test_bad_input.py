@@ -20,7 +20,7 @@ from urllib import parse
 import pytest
 import requests_mock as rm
 
-from .conftest import COMPUTE, IMAGE, SERVER_ID
+from .conftest import COMPUTE, GENERIC_404, IMAGE, SERVER_ID
 from .osc.conftest import openstack  # noqa: F401  (a fixture)
 
 WEB1 = "11111111-1111-4111-8111-111111111111"
@@ -39,12 +39,6 @@ IMAGES = {
     IMG1: "snap",
     DUP1: "dup",
     DUP2: "dup",
-}
-GENERIC_404 = {
-    "itemNotFound": {
-        "message": "The resource could not be found.",
-        "code": 404,
-    }
 }
 MUTATING = ("POST", "PUT", "PATCH", "DELETE")
 

@@ -12,6 +12,8 @@ from rax_scheduled_images_python_novaclient_ext import manager as m
 
 from .conftest import (
     COMPUTE,
+    GENERIC_404,
+    NO_SCHEDULE_404,
     SERVER_ID,
     STRAY_IMAGE,
     UNKNOWN,
@@ -25,18 +27,6 @@ SCHED_URL = f"{COMPUTE}/servers/{SERVER_ID}/os-si-image-schedule"
 SCHED_PATH = f"/v2/p1/servers/{SERVER_ID}/os-si-image-schedule"
 SERVER_URL = f"{COMPUTE}/servers/{SERVER_ID}"
 SERVER_PATH = f"/v2/p1/servers/{SERVER_ID}"
-NO_SCHEDULE_404 = {
-    "itemNotFound": {
-        "message": f"Image schedule does not exist for server {SERVER_ID}",
-        "code": 404,
-    }
-}
-GENERIC_404 = {
-    "itemNotFound": {
-        "message": "The resource could not be found.",
-        "code": 404,
-    }
-}
 WEB1 = "11111111-1111-4111-8111-111111111111"
 WEB2 = "22222222-2222-4222-8222-222222222222"
 

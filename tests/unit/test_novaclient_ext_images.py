@@ -13,6 +13,7 @@ import pytest
 from .conftest import (
     COMPUTE,
     IMAGE,
+    NO_SCHEDULE_404,
     PATCH_ADD,
     PATCH_REMOVE,
     SERVER_ID,
@@ -31,18 +32,6 @@ LIST_URL = f"{IMAGE}/v2/images?instance_uuid={SERVER_ID}"
 # ones the mocked Image API gives.
 LIST_PATH = f"/v2/images?instance_uuid={SERVER_ID}&limit=1000"
 NEXT_PATH = f"/v2/images?instance_uuid={SERVER_ID}"
-NO_SCHEDULE_404 = {
-    "itemNotFound": {
-        "message": f"Image schedule does not exist for server {SERVER_ID}",
-        "code": 404,
-    }
-}
-GENERIC_404 = {
-    "itemNotFound": {
-        "message": "The resource could not be found.",
-        "code": 404,
-    }
-}
 IMG1 = "11111111-aaaa-4aaa-8aaa-000000000001"
 IMG2 = "22222222-aaaa-4aaa-8aaa-000000000002"
 IMG3 = "33333333-aaaa-4aaa-8aaa-000000000003"

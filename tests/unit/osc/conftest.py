@@ -21,9 +21,11 @@ from rax_scheduled_images_python_novaclient_ext import manager as m
 from ..conftest import (
     AUTH_URL,
     COMPUTE,
+    GENERIC_404,
     PASSWORD,
     SERVER_ID,
     Result,
+    no_schedule_404,
     register_cloud,
     written,
 )
@@ -41,23 +43,6 @@ def sched_url(server_id: str, alias: str = m.DEFAULT_ALIAS) -> str:
 
 def sched_path(server_id: str, alias: str = m.DEFAULT_ALIAS) -> str:
     return f"/v2/p1/servers/{server_id}/{alias}"
-
-
-def no_schedule_404(server_id: str) -> dict[str, Any]:
-    return {
-        "itemNotFound": {
-            "message": f"Image schedule does not exist for server {server_id}",
-            "code": 404,
-        }
-    }
-
-
-GENERIC_404 = {
-    "itemNotFound": {
-        "message": "The resource could not be found.",
-        "code": 404,
-    }
-}
 
 
 def server(id_: str, name: str) -> dict[str, Any]:
@@ -165,4 +150,11 @@ def echo(request, context):
     return request.json()
 
 
-__all__ = ["SERVER_ID", "SCHED_URL", "SCHED_PATH", "COMPUTE"]
+__all__ = [
+    "SERVER_ID",
+    "SCHED_URL",
+    "SCHED_PATH",
+    "COMPUTE",
+    "GENERIC_404",
+    "no_schedule_404",
+]
