@@ -158,6 +158,11 @@ def nova_on_catalog(
         register_cloud(mock)
     else:
         register_keystone(mock, image_endpoint, with_image)
+    return nova_client.Client("2.0", session=password_session())
+
+
+def password_session() -> ks_session.Session:
+    """A Keystone v3 password session for demo, as the nova shell makes."""
     auth = v3.Password(
         auth_url=AUTH_URL,
         username="demo",
@@ -166,7 +171,7 @@ def nova_on_catalog(
         user_domain_id="default",
         project_domain_id="default",
     )
-    return nova_client.Client("2.0", session=ks_session.Session(auth=auth))
+    return ks_session.Session(auth=auth)
 
 
 @pytest.fixture
@@ -259,22 +264,37 @@ def nova(
     monkeypatch.setenv("OS_PROJECT_NAME", "demo")
     monkeypatch.setenv("NOVACLIENT_UUID_CACHE_DIR", "/nonexistent/cache")
 
+    def main(argv: list[str]) -> int:
+        shell.main(argv)  # returns nothing: an error is a SystemExit
+        return 0
+
     def run(*argv: str, stdout: Any = None, stderr: Any = None) -> Result:
-        out = io.StringIO() if stdout is None else stdout
-        err = io.StringIO() if stderr is None else stderr
-        monkeypatch.setattr(sys, "stdout", out)
-        monkeypatch.setattr(sys, "stderr", err)
-        code = 0
-        try:
-            shell.main(list(argv))
-        except SystemExit as exit_:
-            code = exit_.code if isinstance(exit_.code, int) else 1
-        finally:
-            monkeypatch.setattr(sys, "stdout", sys.__stdout__)
-            monkeypatch.setattr(sys, "stderr", sys.__stderr__)
-        return Result(code, written(out), written(err))
+        return run_captured(monkeypatch, main, argv, stdout, stderr)
 
     return run
+
+
+def run_captured(
+    monkeypatch: pytest.MonkeyPatch,
+    main: Callable[[list[str]], int],
+    argv: tuple[str, ...],
+    stdout: Any = None,
+    stderr: Any = None,
+) -> Result:
+    """Run a shell's ``main`` with stdout and stderr captured (in
+    StringIOs unless given), its SystemExit turned into an exit code."""
+    out = io.StringIO() if stdout is None else stdout
+    err = io.StringIO() if stderr is None else stderr
+    monkeypatch.setattr(sys, "stdout", out)
+    monkeypatch.setattr(sys, "stderr", err)
+    try:
+        code = main(list(argv))
+    except SystemExit as exit_:
+        code = exit_.code if isinstance(exit_.code, int) else 1
+    finally:
+        monkeypatch.setattr(sys, "stdout", sys.__stdout__)
+        monkeypatch.setattr(sys, "stderr", sys.__stderr__)
+    return Result(code, written(out), written(err))
 
 
 def ascii_stream() -> io.TextIOWrapper:

@@ -9,23 +9,20 @@ from __future__ import annotations
 
 import pytest
 from keystoneauth1 import exceptions as ks_exceptions
-from keystoneauth1 import session as ks_session
-from keystoneauth1.identity import v3
 from novaclient import exceptions
 
 from rax_scheduled_images_python_novaclient_ext import images as i
 from rax_scheduled_images_python_novaclient_ext import schedule as s
 
 from .conftest import (
-    AUTH_URL,
     IMAGE,
-    PASSWORD,
     SERVER_ID,
     TOKEN,
     calls,
     glance_image,
     image_calls,
     nova_on_catalog,
+    password_session,
     register_cloud,
 )
 
@@ -87,16 +84,7 @@ def test_no_image_service_in_the_catalog(mock):
 
 def test_endpoint_override_and_a_bare_session(mock):
     register_cloud(mock)
-    sess = ks_session.Session(
-        auth=v3.Password(
-            auth_url=AUTH_URL,
-            username="demo",
-            password=PASSWORD,
-            project_name="demo",
-            user_domain_id="default",
-            project_domain_id="default",
-        )
-    )
+    sess = password_session()
     manager = i.ImageManager(
         session=sess, endpoint_override="http://other.test/v2"
     )

@@ -6,9 +6,7 @@ catalog; compute at ``COMPUTE``). Nothing reaches a network.
 
 from __future__ import annotations
 
-import io
 import os
-import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -27,11 +25,15 @@ from ..conftest import (
     Result,
     no_schedule_404,
     register_cloud,
-    written,
+    run_captured,
 )
 
 SCHED_URL = f"{COMPUTE}/servers/{SERVER_ID}/os-si-image-schedule"
 SCHED_PATH = f"/v2/p1/servers/{SERVER_ID}/os-si-image-schedule"
+WEEKLY_SAT_8 = {"image_schedule": {"day_of_week": "SATURDAY", "retention": 8}}
+DAILY_31 = {"image_schedule": {"retention": 31}}
+SERVER_PATH = f"/v2/p1/servers/{SERVER_ID}"
+SERVER_URL = f"{COMPUTE}/servers/{SERVER_ID}"
 WEB1 = "11111111-1111-4111-8111-111111111111"
 WEB2 = "22222222-2222-4222-8222-222222222222"
 WEB3 = "33333333-3333-4333-8333-333333333333"
@@ -111,18 +113,7 @@ def openstack(
         _reset_client_cache()
         # cliff names the program after sys.argv[0] when it is imported.
         monkeypatch.setattr(cliff_app.App, "NAME", "openstack")
-        out = io.StringIO() if stdout is None else stdout
-        err = io.StringIO() if stderr is None else stderr
-        monkeypatch.setattr(sys, "stdout", out)
-        monkeypatch.setattr(sys, "stderr", err)
-        try:
-            code = shell.main(list(argv))
-        except SystemExit as exit_:
-            code = exit_.code if isinstance(exit_.code, int) else 1
-        finally:
-            monkeypatch.setattr(sys, "stdout", sys.__stdout__)
-            monkeypatch.setattr(sys, "stderr", sys.__stderr__)
-        return Result(code, written(out), written(err))
+        return run_captured(monkeypatch, shell.main, argv, stdout, stderr)
 
     yield run
     _reset_client_cache()

@@ -13,24 +13,22 @@ import pytest
 
 from .conftest import (
     COMPUTE,
+    DAILY_31,
     SCHED_PATH,
     SCHED_URL,
     SERVER_ID,
+    SERVER_PATH,
+    SERVER_URL,
     WEB1,
     WEB2,
     WEB3,
+    WEEKLY_SAT_8,
     api_calls,
     no_schedule_404,
     sched_path,
     sched_url,
     server,
 )
-
-WEEKLY_SAT_8 = {"image_schedule": {"day_of_week": "SATURDAY", "retention": 8}}
-DAILY_31 = {"image_schedule": {"retention": 31}}
-SERVER_PATH = f"/v2/p1/servers/{SERVER_ID}"
-SERVER_URL = f"{COMPUTE}/servers/{SERVER_ID}"
-
 
 # -- show -----------------------------------------------------------------
 

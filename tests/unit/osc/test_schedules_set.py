@@ -1,9 +1,8 @@
 """``openstack server image schedule set``, end to end, and its parser
 alone on osc-lib's fake app.
 
-The real ``openstack`` shell runs in-process with Keystone and Nova
-mocked; each test checks what a user sees (stdout, stderr, exit code)
-and the requests sent to the compute API.
+The real ``openstack`` shell runs in-process (see conftest.py); each
+test checks what a user sees and the requests sent to the compute API.
 """
 
 from __future__ import annotations
@@ -16,13 +15,17 @@ from rax_scheduled_images_python_novaclient_ext.osc import schedules
 
 from .conftest import (
     COMPUTE,
+    DAILY_31,
     GENERIC_404,
     SCHED_PATH,
     SCHED_URL,
     SERVER_ID,
+    SERVER_PATH,
+    SERVER_URL,
     WEB1,
     WEB2,
     WEB3,
+    WEEKLY_SAT_8,
     api_calls,
     bodies,
     echo,
@@ -31,12 +34,6 @@ from .conftest import (
     sched_url,
     server,
 )
-
-WEEKLY_SAT_8 = {"image_schedule": {"day_of_week": "SATURDAY", "retention": 8}}
-DAILY_31 = {"image_schedule": {"retention": 31}}
-SERVER_PATH = f"/v2/p1/servers/{SERVER_ID}"
-SERVER_URL = f"{COMPUTE}/servers/{SERVER_ID}"
-
 
 # -- set ------------------------------------------------------------------
 
