@@ -350,6 +350,27 @@ def register_unknown_server(
     mock.get(f"{COMPUTE}/servers?name={server_id}", json={"servers": []})
 
 
+def server(id_: str, name: str) -> dict[str, Any]:
+    """A server as Nova's listing and show give it (the fields we read)."""
+    return {"id": id_, "name": name, "status": "ACTIVE", "links": []}
+
+
+def register_myserver(mock: rm.Mocker) -> None:
+    """``myserver`` (SERVER_ID) found by UUID and by name.
+
+    novaclient finds a name with a short list filtered by name, then
+    reads each match in full: two requests.
+    """
+    mock.get(
+        f"{COMPUTE}/servers/{SERVER_ID}",
+        json={"server": server(SERVER_ID, "myserver")},
+    )
+    mock.get(
+        f"{COMPUTE}/servers?name=myserver",
+        json={"servers": [server(SERVER_ID, "myserver")]},
+    )
+
+
 UNKNOWN = "99999999-9999-4999-8999-999999999999"
 UNKNOWN_PATH = f"/v2/p1/servers/{UNKNOWN}"
 STRAY_IMAGE = "eeeeeeee-0000-4000-8000-000000000001"

@@ -30,9 +30,7 @@ NO_INSTANCE_404 = not_found(
 INSTANCE_404 = not_found(f"Instance {SERVER_ID} could not be found.")
 
 
-@pytest.fixture(autouse=True)
-def _no_alias_env(monkeypatch):
-    monkeypatch.delenv(m.ALIAS_ENV, raising=False)
+pytestmark = pytest.mark.usefixtures("no_alias_env")
 
 
 def test_manager_is_reachable_under_the_original_name(client):

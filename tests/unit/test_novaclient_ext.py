@@ -20,7 +20,9 @@ from .conftest import (
     UNKNOWN_PATH,
     api_calls,
     probe,
+    register_myserver,
     register_unknown_server_and_stray_image,
+    server,
 )
 
 SCHED_URL = f"{COMPUTE}/servers/{SERVER_ID}/os-si-image-schedule"
@@ -30,27 +32,13 @@ SERVER_PATH = f"/v2/p1/servers/{SERVER_ID}"
 WEB1 = "11111111-1111-4111-8111-111111111111"
 WEB2 = "22222222-2222-4222-8222-222222222222"
 
-
-def server(id_, name):
-    return {"id": id_, "name": name, "status": "ACTIVE", "links": []}
-
-
-@pytest.fixture(autouse=True)
-def _no_alias_env(monkeypatch):
-    monkeypatch.delenv(m.ALIAS_ENV, raising=False)
+pytestmark = pytest.mark.usefixtures("no_alias_env")
 
 
 @pytest.fixture
 def myserver_by_name(mock):
     """``myserver`` is found by name (the way novaclient looks it up)."""
-    mock.get(
-        f"{COMPUTE}/servers?name=myserver",
-        json={"servers": [server(SERVER_ID, "myserver")]},
-    )
-    mock.get(
-        f"{COMPUTE}/servers/{SERVER_ID}",
-        json={"server": server(SERVER_ID, "myserver")},
-    )
+    register_myserver(mock)
 
 
 def test_show_prints_weekly_schedule(nova, mock):

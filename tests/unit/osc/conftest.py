@@ -25,7 +25,9 @@ from ..conftest import (
     Result,
     no_schedule_404,
     register_cloud,
+    register_myserver,
     run_captured,
+    server,
 )
 
 SCHED_URL = f"{COMPUTE}/servers/{SERVER_ID}/os-si-image-schedule"
@@ -45,10 +47,6 @@ def sched_url(server_id: str, alias: str = m.DEFAULT_ALIAS) -> str:
 
 def sched_path(server_id: str, alias: str = m.DEFAULT_ALIAS) -> str:
     return f"/v2/p1/servers/{server_id}/{alias}"
-
-
-def server(id_: str, name: str) -> dict[str, Any]:
-    return {"id": id_, "name": name, "status": "ACTIVE", "links": []}
 
 
 def api_calls(mock: rm.Mocker) -> list[tuple[str, str]]:
@@ -121,19 +119,8 @@ def openstack(
 
 @pytest.fixture
 def myserver(mock):
-    """``myserver`` (SERVER_ID) found by UUID and by name.
-
-    novaclient finds a name with a short list filtered by name, then
-    reads each match in full: two requests.
-    """
-    mock.get(
-        f"{COMPUTE}/servers/{SERVER_ID}",
-        json={"server": server(SERVER_ID, "myserver")},
-    )
-    mock.get(
-        f"{COMPUTE}/servers?name=myserver",
-        json={"servers": [server(SERVER_ID, "myserver")]},
-    )
+    """``myserver`` (SERVER_ID) found by UUID and by name."""
+    register_myserver(mock)
 
 
 def echo(request, context):
@@ -148,4 +135,5 @@ __all__ = [
     "COMPUTE",
     "GENERIC_404",
     "no_schedule_404",
+    "server",
 ]
