@@ -31,6 +31,25 @@ IMAGE = "http://image.test"
 SERVER_ID = "24ade2fe-60d9-4d3e-a02c-c9a6a1b588a6"
 TOKEN = "tok-3c1f9b"
 PASSWORD = "s3cr3t-pa55"
+# One server's schedule and the server itself, in Nova.
+SCHED_URL = f"{COMPUTE}/servers/{SERVER_ID}/os-si-image-schedule"
+SCHED_PATH = f"/v2/p1/servers/{SERVER_ID}/os-si-image-schedule"
+SERVER_URL = f"{COMPUTE}/servers/{SERVER_ID}"
+SERVER_PATH = f"/v2/p1/servers/{SERVER_ID}"
+# Every server, and three more of them.
+SERVERS = f"{COMPUTE}/servers/detail"
+WEB1 = "11111111-1111-4111-8111-111111111111"
+WEB2 = "22222222-2222-4222-8222-222222222222"
+WEB3 = "33333333-3333-4333-8333-333333333333"
+# Images of SERVER_ID; listing them: the first page asks for Glance's
+# largest page, the next links are the ones the mocked Image API gives.
+IMG1 = "11111111-aaaa-4aaa-8aaa-000000000001"
+IMG2 = "22222222-aaaa-4aaa-8aaa-000000000002"
+IMG3 = "33333333-aaaa-4aaa-8aaa-000000000003"
+IMG4 = "44444444-aaaa-4aaa-8aaa-000000000004"
+LIST_URL = f"{IMAGE}/v2/images?instance_uuid={SERVER_ID}"
+LIST_PATH = f"/v2/images?instance_uuid={SERVER_ID}&limit=1000"
+NEXT_PATH = f"/v2/images?instance_uuid={SERVER_ID}"
 
 
 def not_found(message: str) -> dict[str, Any]:

@@ -16,6 +16,12 @@ from rax_scheduled_images_python_novaclient_ext import schedule as s
 
 from .conftest import (
     IMAGE,
+    IMG1,
+    IMG2,
+    IMG3,
+    LIST_PATH,
+    LIST_URL,
+    NEXT_PATH,
     SERVER_ID,
     TOKEN,
     calls,
@@ -28,14 +34,6 @@ from .conftest import (
 
 pytestmark = pytest.mark.usefixtures("no_alias_env")
 
-IMG1 = "11111111-aaaa-4aaa-8aaa-000000000001"
-IMG2 = "22222222-aaaa-4aaa-8aaa-000000000002"
-IMG3 = "33333333-aaaa-4aaa-8aaa-000000000003"
-LIST_URL = f"{IMAGE}/v2/images?instance_uuid={SERVER_ID}"
-# The first page asks for Glance's largest page; the next links are the
-# ones the mocked Image API gives.
-LIST_PATH = f"/v2/images?instance_uuid={SERVER_ID}&limit=1000"
-NEXT_PATH = f"/v2/images?instance_uuid={SERVER_ID}"
 
 # --- where the Image API is ------------------------------------------------
 

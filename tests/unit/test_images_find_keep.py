@@ -13,13 +13,19 @@ from novaclient import exceptions
 from rax_scheduled_images_python_novaclient_ext import images as i
 from rax_scheduled_images_python_novaclient_ext import schedule as s
 
-from .conftest import IMAGE, PATCH_ADD, PATCH_REMOVE, glance_image, image_calls
+from .conftest import (
+    IMAGE,
+    IMG1,
+    IMG2,
+    IMG3,
+    PATCH_ADD,
+    PATCH_REMOVE,
+    glance_image,
+    image_calls,
+)
 
 pytestmark = pytest.mark.usefixtures("no_alias_env")
 
-IMG1 = "11111111-aaaa-4aaa-8aaa-000000000001"
-IMG2 = "22222222-aaaa-4aaa-8aaa-000000000002"
-IMG3 = "33333333-aaaa-4aaa-8aaa-000000000003"
 
 # --- find ------------------------------------------------------------------
 

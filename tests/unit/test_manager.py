@@ -14,6 +14,8 @@ from .conftest import (
     GENERIC_404,
     NO_SCHEDULE_404,
     SERVER_ID,
+    SERVER_PATH,
+    SERVER_URL,
     not_found,
     sent,
 )
@@ -22,8 +24,6 @@ OS_URL = f"{COMPUTE}/servers/{SERVER_ID}/os-si-image-schedule"
 RAX_URL = f"{COMPUTE}/servers/{SERVER_ID}/rax-si-image-schedule"
 OS_PATH = f"/v2/p1/servers/{SERVER_ID}/os-si-image-schedule"
 RAX_PATH = f"/v2/p1/servers/{SERVER_ID}/rax-si-image-schedule"
-SERVER_URL = f"{COMPUTE}/servers/{SERVER_ID}"
-SERVER_PATH = f"/v2/p1/servers/{SERVER_ID}"
 NO_INSTANCE_404 = not_found(
     f"Specified instance {SERVER_ID} could not be found."
 )

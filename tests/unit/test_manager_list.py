@@ -13,17 +13,13 @@ from novaclient import exceptions
 from rax_scheduled_images_python_novaclient_ext import manager as m
 from rax_scheduled_images_python_novaclient_ext import schedule as s
 
-from .conftest import COMPUTE, calls
+from .conftest import COMPUTE, SERVERS, WEB1, WEB2, WEB3, calls
 
 pytestmark = pytest.mark.usefixtures("no_alias_env")
 
 
 # --- list_schedules --------------------------------------------------------
 
-SERVERS = f"{COMPUTE}/servers/detail"
-WEB1 = "11111111-1111-4111-8111-111111111111"
-WEB2 = "22222222-2222-4222-8222-222222222222"
-WEB3 = "33333333-3333-4333-8333-333333333333"
 OS_ATTR = "OS-SI:image_schedule"
 RAX_ATTR = "RAX-SI:image_schedule"
 

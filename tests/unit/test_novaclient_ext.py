@@ -14,23 +14,22 @@ from .conftest import (
     COMPUTE,
     GENERIC_404,
     NO_SCHEDULE_404,
+    SCHED_PATH,
+    SCHED_URL,
     SERVER_ID,
+    SERVER_PATH,
+    SERVER_URL,
     STRAY_IMAGE,
     UNKNOWN,
     UNKNOWN_PATH,
+    WEB1,
+    WEB2,
     api_calls,
     probe,
     register_myserver,
     register_unknown_server_and_stray_image,
     server,
 )
-
-SCHED_URL = f"{COMPUTE}/servers/{SERVER_ID}/os-si-image-schedule"
-SCHED_PATH = f"/v2/p1/servers/{SERVER_ID}/os-si-image-schedule"
-SERVER_URL = f"{COMPUTE}/servers/{SERVER_ID}"
-SERVER_PATH = f"/v2/p1/servers/{SERVER_ID}"
-WEB1 = "11111111-1111-4111-8111-111111111111"
-WEB2 = "22222222-2222-4222-8222-222222222222"
 
 pytestmark = pytest.mark.usefixtures("no_alias_env")
 

@@ -13,10 +13,20 @@ import pytest
 from .conftest import (
     COMPUTE,
     IMAGE,
+    IMG1,
+    IMG2,
+    IMG3,
+    IMG4,
+    LIST_PATH,
+    LIST_URL,
+    NEXT_PATH,
     NO_SCHEDULE_404,
     PATCH_ADD,
     PATCH_REMOVE,
+    SCHED_PATH,
+    SCHED_URL,
     SERVER_ID,
+    SERVER_URL,
     cloud_calls,
     glance_image,
     register_unknown_server,
@@ -24,18 +34,6 @@ from .conftest import (
 
 pytestmark = pytest.mark.usefixtures("no_alias_env")
 
-SCHED_URL = f"{COMPUTE}/servers/{SERVER_ID}/os-si-image-schedule"
-SCHED_PATH = f"/v2/p1/servers/{SERVER_ID}/os-si-image-schedule"
-SERVER_URL = f"{COMPUTE}/servers/{SERVER_ID}"
-LIST_URL = f"{IMAGE}/v2/images?instance_uuid={SERVER_ID}"
-# The first page asks for Glance's largest page; the next links are the
-# ones the mocked Image API gives.
-LIST_PATH = f"/v2/images?instance_uuid={SERVER_ID}&limit=1000"
-NEXT_PATH = f"/v2/images?instance_uuid={SERVER_ID}"
-IMG1 = "11111111-aaaa-4aaa-8aaa-000000000001"
-IMG2 = "22222222-aaaa-4aaa-8aaa-000000000002"
-IMG3 = "33333333-aaaa-4aaa-8aaa-000000000003"
-IMG4 = "44444444-aaaa-4aaa-8aaa-000000000004"
 JSON_PATCH = "application/openstack-images-v2.1-json-patch"
 
 

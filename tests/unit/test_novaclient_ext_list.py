@@ -9,15 +9,11 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import COMPUTE, cloud_calls
+from .conftest import COMPUTE, SERVERS, WEB1, WEB2, WEB3, cloud_calls
 
 pytestmark = pytest.mark.usefixtures("no_alias_env")
 
 
-WEB1 = "11111111-1111-4111-8111-111111111111"
-WEB2 = "22222222-2222-4222-8222-222222222222"
-WEB3 = "33333333-3333-4333-8333-333333333333"
-SERVERS = f"{COMPUTE}/servers/detail"
 FILTER = "OS-SI:image_schedule=True"
 
 

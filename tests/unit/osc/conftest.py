@@ -21,7 +21,14 @@ from ..conftest import (
     COMPUTE,
     GENERIC_404,
     PASSWORD,
+    SCHED_PATH,
+    SCHED_URL,
     SERVER_ID,
+    SERVER_PATH,
+    SERVER_URL,
+    WEB1,
+    WEB2,
+    WEB3,
     Result,
     no_schedule_404,
     register_cloud,
@@ -30,15 +37,8 @@ from ..conftest import (
     server,
 )
 
-SCHED_URL = f"{COMPUTE}/servers/{SERVER_ID}/os-si-image-schedule"
-SCHED_PATH = f"/v2/p1/servers/{SERVER_ID}/os-si-image-schedule"
 WEEKLY_SAT_8 = {"image_schedule": {"day_of_week": "SATURDAY", "retention": 8}}
 DAILY_31 = {"image_schedule": {"retention": 31}}
-SERVER_PATH = f"/v2/p1/servers/{SERVER_ID}"
-SERVER_URL = f"{COMPUTE}/servers/{SERVER_ID}"
-WEB1 = "11111111-1111-4111-8111-111111111111"
-WEB2 = "22222222-2222-4222-8222-222222222222"
-WEB3 = "33333333-3333-4333-8333-333333333333"
 
 
 def sched_url(server_id: str, alias: str = m.DEFAULT_ALIAS) -> str:
@@ -129,6 +129,11 @@ def echo(request, context):
 
 
 __all__ = [
+    "SERVER_URL",
+    "SERVER_PATH",
+    "WEB1",
+    "WEB2",
+    "WEB3",
     "SERVER_ID",
     "SCHED_URL",
     "SCHED_PATH",
