@@ -21,6 +21,7 @@ import pytest
 from rax_scheduled_images_python_novaclient_ext.sandbox import (
     subprocess_environ,
 )
+from rax_scheduled_images_python_novaclient_ext.sandbox.server import Sandbox
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 DIST = "rax_scheduled_images_python_novaclient_ext"
@@ -146,3 +147,11 @@ def run_command(
 @pytest.fixture
 def cache_dir(tmp_path: pathlib.Path) -> str:
     return str(tmp_path / "novaclient-cache")
+
+
+@pytest.fixture(params=["os-si-image-schedule", "rax-si-image-schedule"])
+def cloud(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
+    """A fresh sandbox serving each alias in turn. Modules whose cloud
+    needs more (module scope, seeded images, users) define their own."""
+    with Sandbox(alias=request.param) as sandbox:
+        yield sandbox

@@ -22,12 +22,6 @@ pytestmark = pytest.mark.functional
 ALIASES = ("os-si-image-schedule", "rax-si-image-schedule")
 
 
-@pytest.fixture(params=ALIASES)
-def cloud(request):
-    with Sandbox(alias=request.param) as sandbox:
-        yield sandbox
-
-
 @pytest.fixture
 def nova(cloud, cache_dir):
     def run(*argv, keystone="v3", user="demo"):

@@ -10,7 +10,6 @@ import json
 
 import pytest
 
-from rax_scheduled_images_python_novaclient_ext.sandbox.server import Sandbox
 from rax_scheduled_images_python_novaclient_ext.sandbox.state import (
     MYSERVER_ID,
     Schedule,
@@ -27,12 +26,6 @@ pytestmark = [
 ]
 
 DB_ID = "3b5f2a1c-8d7e-4c6b-9a0f-1e2d3c4b5a69"
-
-
-@pytest.fixture(params=["os-si-image-schedule", "rax-si-image-schedule"])
-def cloud(request):
-    with Sandbox(alias=request.param) as sandbox:
-        yield sandbox
 
 
 @pytest.fixture
