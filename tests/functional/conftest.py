@@ -155,3 +155,12 @@ def cloud(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
     needs more (module scope, seeded images, users) define their own."""
     with Sandbox(alias=request.param) as sandbox:
         yield sandbox
+
+
+def schedule_of(
+    cloud: Sandbox, server_id: str
+) -> tuple[int, str | None] | None:
+    """(retention, day_of_week) of the server's schedule in the sandbox."""
+    with cloud.lock:
+        found = cloud.state.servers[server_id].schedule
+        return None if found is None else (found.retention, found.day_of_week)

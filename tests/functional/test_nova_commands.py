@@ -15,7 +15,7 @@ from rax_scheduled_images_python_novaclient_ext.sandbox.state import (
     MYSERVER_ID,
 )
 
-from .conftest import clean_env, run_command
+from .conftest import clean_env, run_command, schedule_of
 
 pytestmark = pytest.mark.functional
 
@@ -32,12 +32,6 @@ def nova(cloud, cache_dir):
         return run_command(["nova", *argv], env)
 
     return run
-
-
-def schedule_of(cloud, server_id):
-    with cloud.lock:
-        found = cloud.state.servers[server_id].schedule
-        return None if found is None else (found.retention, found.day_of_week)
 
 
 def test_the_guides_walk_through(nova, cloud):

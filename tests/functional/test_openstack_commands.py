@@ -15,7 +15,13 @@ from rax_scheduled_images_python_novaclient_ext.sandbox.state import (
     Schedule,
 )
 
-from .conftest import SCHEDULE_SET, bin_dir, clean_env, run_command
+from .conftest import (
+    SCHEDULE_SET,
+    bin_dir,
+    clean_env,
+    run_command,
+    schedule_of,
+)
 
 pytestmark = [
     pytest.mark.functional,
@@ -35,12 +41,6 @@ def openstack(cloud):
         return run_command(["openstack", *argv], env)
 
     return run
-
-
-def schedule_of(cloud, server_id):
-    with cloud.lock:
-        found = cloud.state.servers[server_id].schedule
-        return None if found is None else (found.retention, found.day_of_week)
 
 
 def test_show_as_json(openstack):
