@@ -8,8 +8,6 @@ when retries are used up the user sees one line and exit 1.
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from rax_scheduled_images_python_novaclient_ext.sandbox.server import Sandbox
@@ -19,12 +17,14 @@ from rax_scheduled_images_python_novaclient_ext.sandbox.state import (
     SERVICE_MARK,
 )
 
-from .conftest import clean_env, run_command
+from .conftest import SCHEDULE_SET, clean_env, run_command
 
 pytestmark = pytest.mark.functional
 
 # Enough retries that a 30 % fault rate practically never wins
 # (0.3 ** 11 per request), with pauses short enough for a fast suite.
+# Faults on a third of the requests, with a Retry-After to honour.
+FAULTS = {"fault_rate": 0.3, "fault_codes": (503, 429), "retry_after": 1}
 RETRY_ENV = {
     "SCHEDULED_IMAGES_RETRIES": "10",
     "SCHEDULED_IMAGES_RETRY_MAX_DELAY": "0.05",
@@ -59,9 +59,7 @@ def test_bulk_set_under_faults_ends_exactly_as_asked(tmp_path) -> None:
         servers=50,
         scheduled=20,
         seed=7,
-        fault_rate=0.3,
-        fault_codes=(503, 429),
-        retry_after=1,
+        **FAULTS,
     ) as cloud:
         fleet = _fleet(cloud)
         assert len(fleet) == 50
@@ -70,10 +68,7 @@ def test_bulk_set_under_faults_ends_exactly_as_asked(tmp_path) -> None:
         result = run_command(
             [
                 "openstack",
-                "server",
-                "image",
-                "schedule",
-                "set",
+                *SCHEDULE_SET,
                 "--retention",
                 "9",
                 *fleet,
@@ -105,9 +100,7 @@ def test_bulk_keep_and_release_under_faults(tmp_path) -> None:
         scheduled=10,
         images=60,
         seed=11,
-        fault_rate=0.3,
-        fault_codes=(503, 429),
-        retry_after=1,
+        **FAULTS,
     ) as cloud:
         fleet = set(_fleet(cloud))
         with cloud.lock:
@@ -179,36 +172,30 @@ def test_dropped_connections_are_survived(tmp_path) -> None:
         assert (found.retention, found.day_of_week) == (6, "MONDAY")
 
 
-def test_hung_endpoint_ends_within_the_timeout(tmp_path) -> None:
-    with Sandbox(latency_ms=20_000) as cloud:
-        env = _env(cloud, tmp_path, **RETRY_ENV)
-        started = time.monotonic()
-        result = run_command(
-            ["nova", "--timeout", "1", "scheduled-images-show", MYSERVER_ID],
-            env,
-            timeout=60,
-        )
-        took = time.monotonic() - started
-        assert took < 1 + 5, (took, result)
-        assert result.code == 1, result
-        _no_traceback(result)
-        assert len(result.error_lines) == 1, result
-        assert "timed out" in result.error_lines[0].lower(), result
-
-
-def test_hung_endpoint_ends_within_openstacks_api_timeout(tmp_path) -> None:
-    # OpenStackClient has no --timeout; its session takes OS_API_TIMEOUT
-    # (api_timeout in clouds.yaml).
-    with Sandbox(latency_ms=20_000) as cloud:
-        env = _env(cloud, tmp_path, **RETRY_ENV, OS_API_TIMEOUT="1")
-        started = time.monotonic()
-        result = run_command(
+@pytest.mark.parametrize(
+    ("argv", "timeout_env"),
+    [
+        (["nova", "--timeout", "1", "scheduled-images-show", MYSERVER_ID], {}),
+        # OpenStackClient has no --timeout; its session takes
+        # OS_API_TIMEOUT (api_timeout in clouds.yaml).
+        (
             ["openstack", "server", "image", "schedule", "show", MYSERVER_ID],
-            env,
-            timeout=60,
-        )
-        took = time.monotonic() - started
-        assert took < 1 + 5, (took, result)
+            {"OS_API_TIMEOUT": "1"},
+        ),
+    ],
+    ids=["nova-timeout", "openstack-api-timeout"],
+)
+def test_hung_endpoint_ends_with_the_timeouts_error(
+    tmp_path, argv, timeout_env
+) -> None:
+    # The sandbox answers after 20 s: a client that ignored its 1 s
+    # timeout would get that answer and exit 0, so the exit code and the
+    # "timed out" line prove the timeout was applied. No wall time is
+    # asserted (a loaded machine must not fail this); the subprocess
+    # timeout only bounds a hang.
+    with Sandbox(latency_ms=20_000) as cloud:
+        env = _env(cloud, tmp_path, **RETRY_ENV, **timeout_env)
+        result = run_command(argv, env, timeout=60)
         assert result.code == 1, result
         _no_traceback(result)
         assert len(result.error_lines) == 1, result
@@ -233,9 +220,8 @@ def test_retries_exhausted_is_one_line_exit_1(tmp_path, argv) -> None:
             SCHEDULED_IMAGES_RETRIES="2",
             SCHEDULED_IMAGES_RETRY_MAX_DELAY="0.05",
         )
-        started = time.monotonic()
-        result = run_command(argv, env)
-        assert time.monotonic() - started < 30
+        # The subprocess timeout bounds a hang; no wall time is asserted.
+        result = run_command(argv, env, timeout=60)
         assert result.code == 1, result
         _no_traceback(result)
         lines = [

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import pytest
 
-from rax_scheduled_images_python_novaclient_ext.sandbox.server import Sandbox
 from rax_scheduled_images_python_novaclient_ext.sandbox.state import (
     MYSERVER_ID,
 )
@@ -20,12 +19,6 @@ from .conftest import clean_env, run_command
 pytestmark = pytest.mark.functional
 
 MARKER = "org.openstack__1__created_by"
-
-
-@pytest.fixture(params=["os-si-image-schedule", "rax-si-image-schedule"])
-def cloud(request):
-    with Sandbox(alias=request.param) as sandbox:
-        yield sandbox
 
 
 @pytest.fixture

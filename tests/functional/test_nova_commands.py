@@ -15,17 +15,11 @@ from rax_scheduled_images_python_novaclient_ext.sandbox.state import (
     MYSERVER_ID,
 )
 
-from .conftest import clean_env, run_command
+from .conftest import clean_env, run_command, schedule_of
 
 pytestmark = pytest.mark.functional
 
 ALIASES = ("os-si-image-schedule", "rax-si-image-schedule")
-
-
-@pytest.fixture(params=ALIASES)
-def cloud(request):
-    with Sandbox(alias=request.param) as sandbox:
-        yield sandbox
 
 
 @pytest.fixture
@@ -38,12 +32,6 @@ def nova(cloud, cache_dir):
         return run_command(["nova", *argv], env)
 
     return run
-
-
-def schedule_of(cloud, server_id):
-    with cloud.lock:
-        found = cloud.state.servers[server_id].schedule
-        return None if found is None else (found.retention, found.day_of_week)
 
 
 def test_the_guides_walk_through(nova, cloud):

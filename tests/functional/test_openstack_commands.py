@@ -10,13 +10,18 @@ import json
 
 import pytest
 
-from rax_scheduled_images_python_novaclient_ext.sandbox.server import Sandbox
 from rax_scheduled_images_python_novaclient_ext.sandbox.state import (
     MYSERVER_ID,
     Schedule,
 )
 
-from .conftest import bin_dir, clean_env, run_command
+from .conftest import (
+    SCHEDULE_SET,
+    bin_dir,
+    clean_env,
+    run_command,
+    schedule_of,
+)
 
 pytestmark = [
     pytest.mark.functional,
@@ -29,12 +34,6 @@ pytestmark = [
 DB_ID = "3b5f2a1c-8d7e-4c6b-9a0f-1e2d3c4b5a69"
 
 
-@pytest.fixture(params=["os-si-image-schedule", "rax-si-image-schedule"])
-def cloud(request):
-    with Sandbox(alias=request.param) as sandbox:
-        yield sandbox
-
-
 @pytest.fixture
 def openstack(cloud):
     def run(*argv, keystone="v3"):
@@ -42,12 +41,6 @@ def openstack(cloud):
         return run_command(["openstack", *argv], env)
 
     return run
-
-
-def schedule_of(cloud, server_id):
-    with cloud.lock:
-        found = cloud.state.servers[server_id].schedule
-        return None if found is None else (found.retention, found.day_of_week)
 
 
 def test_show_as_json(openstack):
@@ -66,10 +59,7 @@ def test_show_as_json(openstack):
 
 def test_set_changes_only_what_is_given(openstack, cloud):
     first = openstack(
-        "server",
-        "image",
-        "schedule",
-        "set",
+        *SCHEDULE_SET,
         "--retention",
         "4",
         "--day-of-week",
@@ -82,10 +72,7 @@ def test_set_changes_only_what_is_given(openstack, cloud):
     # --retention alone keeps the weekly day (nova's enable would not).
     assert (
         openstack(
-            "server",
-            "image",
-            "schedule",
-            "set",
+            *SCHEDULE_SET,
             "--retention",
             "8",
             MYSERVER_ID,
@@ -96,10 +83,7 @@ def test_set_changes_only_what_is_given(openstack, cloud):
 
     assert (
         openstack(
-            "server",
-            "image",
-            "schedule",
-            "set",
+            *SCHEDULE_SET,
             "--day-of-week",
             "mon",
             "myserver",
@@ -119,10 +103,7 @@ def test_set_changes_only_what_is_given(openstack, cloud):
 
 def test_set_without_a_schedule_needs_a_retention(openstack, cloud):
     result = openstack(
-        "server",
-        "image",
-        "schedule",
-        "set",
+        *SCHEDULE_SET,
         "--day-of-week",
         "mon",
         "myserver",
@@ -136,10 +117,7 @@ def test_set_on_several_servers_reports_each_and_fails_if_any(
     openstack, cloud
 ):
     result = openstack(
-        "server",
-        "image",
-        "schedule",
-        "set",
+        *SCHEDULE_SET,
         "--retention",
         "6",
         "db",
@@ -161,10 +139,7 @@ def test_unset_and_list(openstack, cloud):
 
     assert (
         openstack(
-            "server",
-            "image",
-            "schedule",
-            "set",
+            *SCHEDULE_SET,
             "--retention",
             "2",
             "myserver",

@@ -18,7 +18,7 @@ from rax_scheduled_images_python_novaclient_ext.sandbox.state import (
     MYSERVER_ID,
 )
 
-from .conftest import clean_env, run_command
+from .conftest import SCHEDULE_SET, clean_env, run_command
 
 pytestmark = pytest.mark.functional
 
@@ -137,10 +137,7 @@ def test_hostile_names_stay_in_one_segment_or_query_value(
         ["nova", "scheduled-images-image-keep", name],
         [
             "openstack",
-            "server",
-            "image",
-            "schedule",
-            "set",
+            *SCHEDULE_SET,
             "--retention",
             "2",
             name,

@@ -57,21 +57,24 @@ class Client:
         self.compute = f"{cloud.url}/compute/v2/{self.project}"
         self.image = f"{cloud.url}/image"
 
-    def get(self, url: str, **kwargs: Any) -> requests.Response:
+    def request(
+        self, method: str, url: str, **kwargs: Any
+    ) -> requests.Response:
+        """One request with this user's token, never waiting forever."""
         kwargs.setdefault("timeout", 10)
-        return self.session.get(url, **kwargs)
+        return self.session.request(method, url, **kwargs)
+
+    def get(self, url: str, **kwargs: Any) -> requests.Response:
+        return self.request("GET", url, **kwargs)
 
     def post(self, url: str, **kwargs: Any) -> requests.Response:
-        kwargs.setdefault("timeout", 10)
-        return self.session.post(url, **kwargs)
+        return self.request("POST", url, **kwargs)
 
     def delete(self, url: str, **kwargs: Any) -> requests.Response:
-        kwargs.setdefault("timeout", 10)
-        return self.session.delete(url, **kwargs)
+        return self.request("DELETE", url, **kwargs)
 
     def patch(self, url: str, **kwargs: Any) -> requests.Response:
-        kwargs.setdefault("timeout", 10)
-        return self.session.patch(url, **kwargs)
+        return self.request("PATCH", url, **kwargs)
 
     def schedule_url(self, server: str, alias: str | None = None) -> str:
         return f"{self.compute}/servers/{server}/{alias or self.cloud.alias}"

@@ -116,31 +116,23 @@ def test_plain_nova_list_and_show(
     _, variables = running
     env = _environment()
     env.update({k: v for k, v in variables.items() if k.startswith("OS_")})
-    listing = subprocess.run(
-        [str(NOVA), "list"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+
+    def nova(*argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(NOVA), *argv],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    listing = nova("list")
     assert listing.returncode == 0, listing.stderr
     assert "24ade2fe-60d9-4d3e-a02c-c9a6a1b588a6 | myserver" in listing.stdout
-    shown = subprocess.run(
-        [str(NOVA), "show", "myserver"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    shown = nova("show", "myserver")
     assert shown.returncode == 0, shown.stderr
     assert "24ade2fe-60d9-4d3e-a02c-c9a6a1b588a6" in shown.stdout
-    ambiguous = subprocess.run(
-        [str(NOVA), "show", "web"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    ambiguous = nova("show", "web")
     assert ambiguous.returncode == 1
     assert (
         "Multiple server matches found for 'web', use an ID to be more "

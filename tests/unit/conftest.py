@@ -6,17 +6,24 @@ and an unregistered URL fails the test (``NoMockAddress``).
 
 from __future__ import annotations
 
+import datetime
 import io
 import sys
 from collections.abc import Callable, Iterator
 from typing import Any
+from urllib import parse
 
 import pytest
 import requests_mock as rm
+from hypothesis import settings
+from hypothesis import strategies as st
 from keystoneauth1 import fixture as ks_fixture
 from keystoneauth1 import session as ks_session
 from keystoneauth1 import token_endpoint
+from keystoneauth1.identity import v3
 from novaclient import client as nova_client
+
+from rax_scheduled_images_python_novaclient_ext import schedule as domain
 
 AUTH_URL = "http://identity.test/v3"
 COMPUTE = "http://compute.test/v2/p1"
@@ -24,6 +31,39 @@ IMAGE = "http://image.test"
 SERVER_ID = "24ade2fe-60d9-4d3e-a02c-c9a6a1b588a6"
 TOKEN = "tok-3c1f9b"
 PASSWORD = "s3cr3t-pa55"
+# One server's schedule and the server itself, in Nova.
+SCHED_URL = f"{COMPUTE}/servers/{SERVER_ID}/os-si-image-schedule"
+SCHED_PATH = f"/v2/p1/servers/{SERVER_ID}/os-si-image-schedule"
+SERVER_URL = f"{COMPUTE}/servers/{SERVER_ID}"
+SERVER_PATH = f"/v2/p1/servers/{SERVER_ID}"
+# Every server, and three more of them.
+SERVERS = f"{COMPUTE}/servers/detail"
+WEB1 = "11111111-1111-4111-8111-111111111111"
+WEB2 = "22222222-2222-4222-8222-222222222222"
+WEB3 = "33333333-3333-4333-8333-333333333333"
+# Images of SERVER_ID; listing them: the first page asks for Glance's
+# largest page, the next links are the ones the mocked Image API gives.
+IMG1 = "11111111-aaaa-4aaa-8aaa-000000000001"
+IMG2 = "22222222-aaaa-4aaa-8aaa-000000000002"
+IMG3 = "33333333-aaaa-4aaa-8aaa-000000000003"
+IMG4 = "44444444-aaaa-4aaa-8aaa-000000000004"
+LIST_URL = f"{IMAGE}/v2/images?instance_uuid={SERVER_ID}"
+LIST_PATH = f"/v2/images?instance_uuid={SERVER_ID}&limit=1000"
+NEXT_PATH = f"/v2/images?instance_uuid={SERVER_ID}"
+
+
+def not_found(message: str) -> dict[str, Any]:
+    """Nova's 404 body."""
+    return {"itemNotFound": {"message": message, "code": 404}}
+
+
+def no_schedule_404(server_id: str) -> dict[str, Any]:
+    """The extension's 404 for a server without a schedule."""
+    return not_found(f"Image schedule does not exist for server {server_id}")
+
+
+GENERIC_404 = not_found("The resource could not be found.")
+NO_SCHEDULE_404 = no_schedule_404(SERVER_ID)
 
 
 @pytest.fixture(autouse=True)
@@ -62,18 +102,28 @@ def sent(mock: rm.Mocker) -> list[tuple[str, str]]:
     return out
 
 
-def register_cloud(mock: rm.Mocker) -> None:
-    """Keystone v3 with a catalog, and the legacy compute version doc."""
+def register_keystone(
+    mock: rm.Mocker, image_endpoint: str = IMAGE, with_image: bool = True
+) -> None:
+    """Keystone v3 whose catalog has compute and (``with_image``) image."""
     mock.get(AUTH_URL, json=ks_fixture.V3Discovery(AUTH_URL))
     token = ks_fixture.V3Token(project_id="p1", project_name="demo")
     token.add_service("compute").add_standard_endpoints(public=COMPUTE)
-    token.add_service("image").add_standard_endpoints(public=IMAGE)
+    if with_image:
+        token.add_service("image").add_standard_endpoints(
+            public=image_endpoint
+        )
     mock.post(
         AUTH_URL + "/auth/tokens",
         json=token,
         headers={"X-Subject-Token": TOKEN},
         status_code=201,
     )
+
+
+def register_cloud(mock: rm.Mocker) -> None:
+    """Keystone v3 with a catalog, and the legacy compute version doc."""
+    register_keystone(mock)
     mock.get(
         COMPUTE,
         json={
@@ -86,6 +136,77 @@ def register_cloud(mock: rm.Mocker) -> None:
             }
         },
     )
+
+
+def calls(mock: rm.Mocker, host: str | None = None) -> list[tuple[str, str]]:
+    """(method, path?query) of each request, as sent (case kept)."""
+    out = []
+    for req in mock.request_history:
+        url = parse.urlsplit(req.url)
+        if host is None or url.netloc == host:
+            out.append(
+                (req.method, url.path + (f"?{url.query}" if url.query else ""))
+            )
+    return out
+
+
+def cloud_calls(mock: rm.Mocker) -> list[tuple[str, str]]:
+    """(method, path?query) sent to Nova and the Image API, case kept,
+    without the compute version document."""
+    out = []
+    for req in mock.request_history:
+        url = parse.urlsplit(req.url)
+        if url.netloc in ("compute.test", "image.test") and url.path not in (
+            "/v2/p1",
+        ):
+            query = f"?{url.query}" if url.query else ""
+            out.append((req.method, url.path + query))
+    return out
+
+
+def image_calls(mock: rm.Mocker) -> list[tuple[str, str]]:
+    """(method, path) of the requests sent to the Image API."""
+    return calls(mock, "image.test")
+
+
+def nova_on_catalog(
+    mock: rm.Mocker, image_endpoint: str = IMAGE, with_image: bool = True
+) -> Any:
+    """A nova client on a Keystone v3 session with a service catalog."""
+    if image_endpoint == IMAGE and with_image:
+        register_cloud(mock)
+    else:
+        register_keystone(mock, image_endpoint, with_image)
+    return nova_client.Client("2.0", session=password_session())
+
+
+def password_session() -> ks_session.Session:
+    """A Keystone v3 password session for demo, as the nova shell makes."""
+    auth = v3.Password(
+        auth_url=AUTH_URL,
+        username="demo",
+        password=PASSWORD,
+        project_name="demo",
+        user_domain_id="default",
+        project_domain_id="default",
+    )
+    return ks_session.Session(auth=auth)
+
+
+@pytest.fixture
+def images(mock: rm.Mocker) -> Any:
+    """An ImageManager whose Image API endpoint comes from the catalog."""
+    from rax_scheduled_images_python_novaclient_ext import images as i
+
+    return i.ImageManager(nova_on_catalog(mock))
+
+
+@pytest.fixture
+def no_alias_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No alias pinned by the environment of whoever runs the tests."""
+    from rax_scheduled_images_python_novaclient_ext import manager as m
+
+    monkeypatch.delenv(m.ALIAS_ENV, raising=False)
 
 
 class Result:
@@ -162,22 +283,37 @@ def nova(
     monkeypatch.setenv("OS_PROJECT_NAME", "demo")
     monkeypatch.setenv("NOVACLIENT_UUID_CACHE_DIR", "/nonexistent/cache")
 
+    def main(argv: list[str]) -> int:
+        shell.main(argv)  # returns nothing: an error is a SystemExit
+        return 0
+
     def run(*argv: str, stdout: Any = None, stderr: Any = None) -> Result:
-        out = io.StringIO() if stdout is None else stdout
-        err = io.StringIO() if stderr is None else stderr
-        monkeypatch.setattr(sys, "stdout", out)
-        monkeypatch.setattr(sys, "stderr", err)
-        code = 0
-        try:
-            shell.main(list(argv))
-        except SystemExit as exit_:
-            code = exit_.code if isinstance(exit_.code, int) else 1
-        finally:
-            monkeypatch.setattr(sys, "stdout", sys.__stdout__)
-            monkeypatch.setattr(sys, "stderr", sys.__stderr__)
-        return Result(code, written(out), written(err))
+        return run_captured(monkeypatch, main, argv, stdout, stderr)
 
     return run
+
+
+def run_captured(
+    monkeypatch: pytest.MonkeyPatch,
+    main: Callable[[list[str]], int],
+    argv: tuple[str, ...],
+    stdout: Any = None,
+    stderr: Any = None,
+) -> Result:
+    """Run a shell's ``main`` with stdout and stderr captured (in
+    StringIOs unless given), its SystemExit turned into an exit code."""
+    out = io.StringIO() if stdout is None else stdout
+    err = io.StringIO() if stderr is None else stderr
+    monkeypatch.setattr(sys, "stdout", out)
+    monkeypatch.setattr(sys, "stderr", err)
+    try:
+        code = main(list(argv))
+    except SystemExit as exit_:
+        code = exit_.code if isinstance(exit_.code, int) else 1
+    finally:
+        monkeypatch.setattr(sys, "stdout", sys.__stdout__)
+        monkeypatch.setattr(sys, "stderr", sys.__stderr__)
+    return Result(code, written(out), written(err))
 
 
 def ascii_stream() -> io.TextIOWrapper:
@@ -205,53 +341,79 @@ def register_unknown_server(
     404; Rackspace's DELETE 202); POST checks it; the alias not served
     is Nova's generic 404; reading the server and searching its name
     find nothing."""
-    generic_404 = {
-        "itemNotFound": {
-            "message": "The resource could not be found.",
-            "code": 404,
-        }
-    }
-    no_schedule_404 = {
-        "itemNotFound": {
-            "message": f"Image schedule does not exist for server {server_id}",
-            "code": 404,
-        }
-    }
     for alias in ("os-si-image-schedule", "rax-si-image-schedule"):
         url = f"{COMPUTE}/servers/{server_id}/{alias}"
         if alias != served:
             for method in ("GET", "POST", "DELETE"):
                 mock.register_uri(
-                    method, url, status_code=404, json=generic_404
+                    method, url, status_code=404, json=GENERIC_404
                 )
             continue
-        mock.get(url, status_code=404, json=no_schedule_404)
+        mock.get(url, status_code=404, json=no_schedule_404(server_id))
         if alias == "rax-si-image-schedule":
             mock.delete(url, status_code=202)
         else:
-            mock.delete(url, status_code=404, json=no_schedule_404)
+            mock.delete(url, status_code=404, json=no_schedule_404(server_id))
         mock.post(
             url,
             status_code=404,
-            json={
-                "itemNotFound": {
-                    "message": f"Specified instance {server_id} could not "
-                    "be found.",
-                    "code": 404,
-                }
-            },
+            json=not_found(
+                f"Specified instance {server_id} could not be found."
+            ),
         )
     mock.get(
         f"{COMPUTE}/servers/{server_id}",
         status_code=404,
-        json={
-            "itemNotFound": {
-                "message": f"Instance {server_id} could not be found.",
-                "code": 404,
-            }
-        },
+        json=not_found(f"Instance {server_id} could not be found."),
     )
     mock.get(f"{COMPUTE}/servers?name={server_id}", json={"servers": []})
+
+
+def server(id_: str, name: str) -> dict[str, Any]:
+    """A server as Nova's listing and show give it (the fields we read)."""
+    return {"id": id_, "name": name, "status": "ACTIVE", "links": []}
+
+
+def register_myserver(mock: rm.Mocker) -> None:
+    """``myserver`` (SERVER_ID) found by UUID and by name.
+
+    novaclient finds a name with a short list filtered by name, then
+    reads each match in full: two requests.
+    """
+    mock.get(
+        f"{COMPUTE}/servers/{SERVER_ID}",
+        json={"server": server(SERVER_ID, "myserver")},
+    )
+    mock.get(
+        f"{COMPUTE}/servers?name=myserver",
+        json={"servers": [server(SERVER_ID, "myserver")]},
+    )
+
+
+UNKNOWN = "99999999-9999-4999-8999-999999999999"
+UNKNOWN_PATH = f"/v2/p1/servers/{UNKNOWN}"
+STRAY_IMAGE = "eeeeeeee-0000-4000-8000-000000000001"
+
+
+def probe(method: str, served: str) -> list[tuple[str, str]]:
+    """The sub-resource requests of a process that does not know the
+    alias yet: the default first, then the one ``served``."""
+    first = [(method, f"{UNKNOWN_PATH}/os-si-image-schedule")]
+    if served == "os-si-image-schedule":
+        return first
+    return [*first, (method, f"{UNKNOWN_PATH}/rax-si-image-schedule")]
+
+
+def register_unknown_server_and_stray_image(
+    mock: rm.Mocker, served: str
+) -> None:
+    """Nova knows no server UNKNOWN (see register_unknown_server), and
+    the Image API has STRAY_IMAGE, an unmarked snapshot of it."""
+    register_unknown_server(mock, UNKNOWN, served)
+    mock.get(
+        f"{IMAGE}/v2/images/{STRAY_IMAGE}",
+        json=glance_image(STRAY_IMAGE, 2, marked=False, server=UNKNOWN),
+    )
 
 
 def api_calls(mock: rm.Mocker) -> list[tuple[str, str]]:
@@ -261,3 +423,50 @@ def api_calls(mock: rm.Mocker) -> list[tuple[str, str]]:
         for method, path in sent(mock)
         if not path.startswith("/v3") and path not in ("/v2/p1",)
     ]
+
+
+# --- health: images of one server at a fixed time (test_health, test_check)
+
+NOW = datetime.datetime(2025, 1, 10, 12, 0, tzinfo=datetime.timezone.utc)
+SERVER = "3b5f2a1c-8d7e-4c6b-9a0f-1e2d3c4b5a69"
+DAILY = domain.Schedule(3)
+WEEKLY = domain.Schedule(2, "SUNDAY")
+GIB = 1024**3
+FAST = settings(max_examples=150, deadline=None)
+
+
+def stamp(age: datetime.timedelta) -> str:
+    return (NOW - age).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def image(
+    age: datetime.timedelta = datetime.timedelta(hours=3),
+    *,
+    status: str = "active",
+    marked: bool = True,
+    server: str = SERVER,
+    size: Any = GIB,
+    image_id: str = "i-1",
+    created: str | None = None,
+) -> dict[str, Any]:
+    made: dict[str, Any] = {
+        "id": image_id,
+        "name": f"Daily-db-{image_id}",
+        "status": status,
+        "created_at": created if created is not None else stamp(age),
+        "instance_uuid": server,
+        "size": size,
+    }
+    if marked:
+        made[domain.CREATED_BY_KEY] = domain.CREATED_BY_VALUE
+    return made
+
+
+def hours(value: float) -> datetime.timedelta:
+    return datetime.timedelta(hours=value)
+
+
+ages = st.integers(min_value=-3600, max_value=40 * 86400).map(
+    lambda s: datetime.timedelta(seconds=s)
+)
+schedules = st.sampled_from([DAILY, WEEKLY])

@@ -20,7 +20,7 @@ from urllib import parse
 import pytest
 import requests_mock as rm
 
-from .conftest import COMPUTE, IMAGE, SERVER_ID
+from .conftest import COMPUTE, GENERIC_404, IMAGE, SERVER_ID
 from .osc.conftest import openstack  # noqa: F401  (a fixture)
 
 WEB1 = "11111111-1111-4111-8111-111111111111"
@@ -39,12 +39,6 @@ IMAGES = {
     IMG1: "snap",
     DUP1: "dup",
     DUP2: "dup",
-}
-GENERIC_404 = {
-    "itemNotFound": {
-        "message": "The resource could not be found.",
-        "code": 404,
-    }
 }
 MUTATING = ("POST", "PUT", "PATCH", "DELETE")
 
@@ -187,75 +181,21 @@ BAD_IMAGES = [
 ]
 TOO_BIG = str(10**30)
 
+# ``openstack server image schedule set``, the command most cases use.
+OSC_SET = ("server", "image", "schedule", "set")
+NOVA_ENABLE = "scheduled-images-enable"
+
 CASES: list[tuple[str, tuple[str, ...]]] = []
-for _r in BAD_RETENTIONS:
-    CASES.append(("nova", ("scheduled-images-enable", SERVER_ID, _r)))
-    CASES.append(
-        (
-            "openstack",
-            (
-                "server",
-                "image",
-                "schedule",
-                "set",
-                "--retention",
-                _r,
-                SERVER_ID,
-            ),
-        )
-    )
-CASES.append(("nova", ("scheduled-images-enable", SERVER_ID, TOO_BIG)))
-CASES.append(
-    (
-        "openstack",
-        (
-            "server",
-            "image",
-            "schedule",
-            "set",
-            "--retention",
-            TOO_BIG,
-            SERVER_ID,
-        ),
-    )
-)
+for _r in [*BAD_RETENTIONS, TOO_BIG]:
+    CASES.append(("nova", (NOVA_ENABLE, SERVER_ID, _r)))
+    CASES.append(("openstack", (*OSC_SET, "--retention", _r, SERVER_ID)))
 for _d in BAD_DAYS:
-    CASES.append(
-        (
-            "nova",
-            ("scheduled-images-enable", "--day-of-week", _d, SERVER_ID, "3"),
-        )
-    )
-    CASES.append(
-        (
-            "openstack",
-            (
-                "server",
-                "image",
-                "schedule",
-                "set",
-                "--day-of-week",
-                _d,
-                SERVER_ID,
-            ),
-        )
-    )
+    CASES.append(("nova", (NOVA_ENABLE, "--day-of-week", _d, SERVER_ID, "3")))
+    CASES.append(("openstack", (*OSC_SET, "--day-of-week", _d, SERVER_ID)))
 CASES.append(
-    (
-        "openstack",
-        (
-            "server",
-            "image",
-            "schedule",
-            "set",
-            "--daily",
-            "--day-of-week",
-            "monday",
-            SERVER_ID,
-        ),
-    )
+    ("openstack", (*OSC_SET, "--daily", "--day-of-week", "monday", SERVER_ID))
 )
-CASES.append(("openstack", ("server", "image", "schedule", "set", SERVER_ID)))
+CASES.append(("openstack", (*OSC_SET, SERVER_ID)))
 for _s in BAD_SERVERS:
     CASES += [
         ("nova", ("scheduled-images-enable", _s, "3")),
@@ -263,10 +203,7 @@ for _s in BAD_SERVERS:
         ("nova", ("scheduled-images-show", _s)),
         ("nova", ("scheduled-images-image-list", _s)),
         ("openstack", ("server", "image", "schedule", "show", _s)),
-        (
-            "openstack",
-            ("server", "image", "schedule", "set", "--retention", "3", _s),
-        ),
+        ("openstack", (*OSC_SET, "--retention", "3", _s)),
         ("openstack", ("server", "image", "schedule", "unset", _s)),
         ("openstack", ("scheduled", "image", "list", "--server", _s)),
     ]

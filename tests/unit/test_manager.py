@@ -9,43 +9,28 @@ from rax_scheduled_images_python_novaclient_ext import errors
 from rax_scheduled_images_python_novaclient_ext import manager as m
 from rax_scheduled_images_python_novaclient_ext import schedule as s
 
-from .conftest import COMPUTE, SERVER_ID, sent
+from .conftest import (
+    COMPUTE,
+    GENERIC_404,
+    NO_SCHEDULE_404,
+    SERVER_ID,
+    SERVER_PATH,
+    SERVER_URL,
+    not_found,
+    sent,
+)
 
 OS_URL = f"{COMPUTE}/servers/{SERVER_ID}/os-si-image-schedule"
 RAX_URL = f"{COMPUTE}/servers/{SERVER_ID}/rax-si-image-schedule"
 OS_PATH = f"/v2/p1/servers/{SERVER_ID}/os-si-image-schedule"
 RAX_PATH = f"/v2/p1/servers/{SERVER_ID}/rax-si-image-schedule"
-SERVER_URL = f"{COMPUTE}/servers/{SERVER_ID}"
-SERVER_PATH = f"/v2/p1/servers/{SERVER_ID}"
-NO_INSTANCE_404 = {
-    "itemNotFound": {
-        "message": f"Specified instance {SERVER_ID} could not be found.",
-        "code": 404,
-    }
-}
-INSTANCE_404 = {
-    "itemNotFound": {
-        "message": f"Instance {SERVER_ID} could not be found.",
-        "code": 404,
-    }
-}
-GENERIC_404 = {
-    "itemNotFound": {
-        "message": "The resource could not be found.",
-        "code": 404,
-    }
-}
-NO_SCHEDULE_404 = {
-    "itemNotFound": {
-        "message": f"Image schedule does not exist for server {SERVER_ID}",
-        "code": 404,
-    }
-}
+NO_INSTANCE_404 = not_found(
+    f"Specified instance {SERVER_ID} could not be found."
+)
+INSTANCE_404 = not_found(f"Instance {SERVER_ID} could not be found.")
 
 
-@pytest.fixture(autouse=True)
-def _no_alias_env(monkeypatch):
-    monkeypatch.delenv(m.ALIAS_ENV, raising=False)
+pytestmark = pytest.mark.usefixtures("no_alias_env")
 
 
 def test_manager_is_reachable_under_the_original_name(client):

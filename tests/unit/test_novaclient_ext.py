@@ -12,53 +12,32 @@ from rax_scheduled_images_python_novaclient_ext import manager as m
 
 from .conftest import (
     COMPUTE,
-    IMAGE,
+    GENERIC_404,
+    NO_SCHEDULE_404,
+    SCHED_PATH,
+    SCHED_URL,
     SERVER_ID,
+    SERVER_PATH,
+    SERVER_URL,
+    STRAY_IMAGE,
+    UNKNOWN,
+    UNKNOWN_PATH,
+    WEB1,
+    WEB2,
     api_calls,
-    glance_image,
-    register_unknown_server,
+    probe,
+    register_myserver,
+    register_unknown_server_and_stray_image,
+    server,
 )
 
-SCHED_URL = f"{COMPUTE}/servers/{SERVER_ID}/os-si-image-schedule"
-SCHED_PATH = f"/v2/p1/servers/{SERVER_ID}/os-si-image-schedule"
-SERVER_URL = f"{COMPUTE}/servers/{SERVER_ID}"
-SERVER_PATH = f"/v2/p1/servers/{SERVER_ID}"
-NO_SCHEDULE_404 = {
-    "itemNotFound": {
-        "message": f"Image schedule does not exist for server {SERVER_ID}",
-        "code": 404,
-    }
-}
-GENERIC_404 = {
-    "itemNotFound": {
-        "message": "The resource could not be found.",
-        "code": 404,
-    }
-}
-WEB1 = "11111111-1111-4111-8111-111111111111"
-WEB2 = "22222222-2222-4222-8222-222222222222"
-
-
-def server(id_, name):
-    return {"id": id_, "name": name, "status": "ACTIVE", "links": []}
-
-
-@pytest.fixture(autouse=True)
-def _no_alias_env(monkeypatch):
-    monkeypatch.delenv(m.ALIAS_ENV, raising=False)
+pytestmark = pytest.mark.usefixtures("no_alias_env")
 
 
 @pytest.fixture
 def myserver_by_name(mock):
     """``myserver`` is found by name (the way novaclient looks it up)."""
-    mock.get(
-        f"{COMPUTE}/servers?name=myserver",
-        json={"servers": [server(SERVER_ID, "myserver")]},
-    )
-    mock.get(
-        f"{COMPUTE}/servers/{SERVER_ID}",
-        json={"server": server(SERVER_ID, "myserver")},
-    )
+    register_myserver(mock)
 
 
 def test_show_prints_weekly_schedule(nova, mock):
@@ -255,20 +234,6 @@ def test_unknown_name_gets_novaclients_message(nova, mock):
     ]
 
 
-UNKNOWN = "99999999-9999-4999-8999-999999999999"
-UNKNOWN_PATH = f"/v2/p1/servers/{UNKNOWN}"
-STRAY_IMAGE = "eeeeeeee-0000-4000-8000-000000000001"
-
-
-def probe(method, served):
-    """The sub-resource requests of a process that does not know the
-    alias yet: the default first, then the one ``served``."""
-    first = [(method, f"{UNKNOWN_PATH}/os-si-image-schedule")]
-    if served == "os-si-image-schedule":
-        return first
-    return [*first, (method, f"{UNKNOWN_PATH}/rax-si-image-schedule")]
-
-
 # The server is read to confirm the API's answer, then a server named
 # like the UUID is looked for; POST checks the server itself.
 UNKNOWN_CASES = {
@@ -321,11 +286,7 @@ UNKNOWN_CASES = {
 def test_unknown_uuid_says_no_such_server_and_changes_nothing(
     nova, mock, served, case
 ):
-    register_unknown_server(mock, UNKNOWN, served)
-    mock.get(
-        f"{IMAGE}/v2/images/{STRAY_IMAGE}",
-        json=glance_image(STRAY_IMAGE, 2, marked=False, server=UNKNOWN),
-    )
+    register_unknown_server_and_stray_image(mock, served)
     argv, expected = UNKNOWN_CASES[case]
     result = nova(*argv)
     assert (result.code, result.out) == (1, "")

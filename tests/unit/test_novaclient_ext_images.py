@@ -1,4 +1,4 @@
-"""The image commands and the schedule list, in the ``nova`` shell.
+"""The image commands (``scheduled-images-image-*``), in the ``nova`` shell.
 
 Each test checks what a user sees (stdout, stderr, exit code) and the
 requests the command sent to Nova and to the Image API.
@@ -7,60 +7,34 @@ requests the command sent to Nova and to the Image API.
 from __future__ import annotations
 
 import re
-from urllib import parse
 
 import pytest
-
-from rax_scheduled_images_python_novaclient_ext import manager as m
 
 from .conftest import (
     COMPUTE,
     IMAGE,
+    IMG1,
+    IMG2,
+    IMG3,
+    IMG4,
+    LIST_PATH,
+    LIST_URL,
+    NEXT_PATH,
+    NO_SCHEDULE_404,
     PATCH_ADD,
     PATCH_REMOVE,
+    SCHED_PATH,
+    SCHED_URL,
     SERVER_ID,
+    SERVER_URL,
+    cloud_calls,
     glance_image,
     register_unknown_server,
 )
 
-SCHED_URL = f"{COMPUTE}/servers/{SERVER_ID}/os-si-image-schedule"
-SCHED_PATH = f"/v2/p1/servers/{SERVER_ID}/os-si-image-schedule"
-SERVER_URL = f"{COMPUTE}/servers/{SERVER_ID}"
-LIST_URL = f"{IMAGE}/v2/images?instance_uuid={SERVER_ID}"
-# The first page asks for Glance's largest page; the next links are the
-# ones the mocked Image API gives.
-LIST_PATH = f"/v2/images?instance_uuid={SERVER_ID}&limit=1000"
-NEXT_PATH = f"/v2/images?instance_uuid={SERVER_ID}"
-NO_SCHEDULE_404 = {
-    "itemNotFound": {
-        "message": f"Image schedule does not exist for server {SERVER_ID}",
-        "code": 404,
-    }
-}
-GENERIC_404 = {
-    "itemNotFound": {
-        "message": "The resource could not be found.",
-        "code": 404,
-    }
-}
-IMG1 = "11111111-aaaa-4aaa-8aaa-000000000001"
-IMG2 = "22222222-aaaa-4aaa-8aaa-000000000002"
-IMG3 = "33333333-aaaa-4aaa-8aaa-000000000003"
-IMG4 = "44444444-aaaa-4aaa-8aaa-000000000004"
+pytestmark = pytest.mark.usefixtures("no_alias_env")
+
 JSON_PATCH = "application/openstack-images-v2.1-json-patch"
-
-
-def calls(mock):
-    """(method, path?query) sent to Nova and the Image API, case kept."""
-    out = []
-    for req in mock.request_history:
-        url = parse.urlsplit(req.url)
-        if url.netloc in ("compute.test", "image.test") and url.path not in (
-            "/v2/p1",
-        ):
-            query = f"?{url.query}" if url.query else ""
-            out.append((req.method, url.path + query))
-    return out
 
 
 def patches(mock):
@@ -69,11 +43,6 @@ def patches(mock):
         for req in mock.request_history
         if req.method == "PATCH"
     ]
-
-
-@pytest.fixture(autouse=True)
-def _no_alias_env(monkeypatch):
-    monkeypatch.delenv(m.ALIAS_ENV, raising=False)
 
 
 @pytest.fixture
@@ -122,7 +91,7 @@ def test_image_list_table_oldest_first_with_forecast(nova, mock, four_images):
         "+--------------------------------------+---------------------+"
         "----------------------+--------+---------+---------------------+\n"
     )
-    assert calls(mock) == [
+    assert cloud_calls(mock) == [
         ("GET", SCHED_PATH),
         ("GET", LIST_PATH),
         ("GET", f"{NEXT_PATH}&marker={IMG3}"),
@@ -142,7 +111,7 @@ def test_image_list_by_server_name(nova, mock, four_images):
     result = nova("scheduled-images-image-list", "myserver")
     assert result.code == 0
     assert result.out.count("| yes     | no                  |") == 3
-    assert calls(mock)[-3:] == [
+    assert cloud_calls(mock)[-3:] == [
         ("GET", SCHED_PATH),
         ("GET", LIST_PATH),
         ("GET", f"{NEXT_PATH}&marker={IMG3}"),
@@ -184,7 +153,9 @@ def test_image_list_unknown_server(nova, mock):
         f"ERROR (CommandError): No server with a name or ID of '{unknown}' "
         "exists."
     ]
-    assert not any(path.startswith("/v2/images") for _, path in calls(mock))
+    assert not any(
+        path.startswith("/v2/images") for _, path in cloud_calls(mock)
+    )
 
 
 def test_image_list_image_api_error_is_one_line(nova, mock):
@@ -209,7 +180,7 @@ def test_image_list_empty_server_sends_nothing(nova, mock):
         "ERROR (CommandError): A server name or ID is required, not an "
         "empty string."
     ]
-    assert calls(mock) == []
+    assert cloud_calls(mock) == []
 
 
 # --- scheduled-images-image-keep -------------------------------------------
@@ -224,7 +195,7 @@ def test_keep_by_id_removes_the_marker(nova, mock):
         f"Kept image {IMG1} (Daily-myserver-1701): the service will no "
         "longer count or delete it.\n"
     )
-    assert calls(mock) == [
+    assert cloud_calls(mock) == [
         ("GET", f"/v2/images/{IMG1}"),
         ("PATCH", f"/v2/images/{IMG1}"),
     ]
@@ -353,7 +324,7 @@ def test_release_prints_what_the_next_run_deletes(nova, mock, four_images):
         f"Released image {IMG2} (first-of-month): the service counts it "
         "again.\n"
     )
-    assert calls(mock) == [
+    assert cloud_calls(mock) == [
         ("GET", "/v2/images?name=first-of-month"),
         ("GET", SCHED_PATH),
         ("GET", LIST_PATH),
@@ -394,7 +365,7 @@ def test_release_on_a_server_without_schedule(nova, mock):
         "it again.\n"
     )
     # No image list is needed when nothing can be deleted.
-    assert calls(mock) == [
+    assert cloud_calls(mock) == [
         ("GET", f"/v2/images/{IMG2}"),
         ("GET", SCHED_PATH),
         # The 404 fits a server that does not exist too: it is read.
@@ -411,7 +382,7 @@ def test_release_already_counted_sends_nothing(nova, mock):
         f"Image {IMG1} (Daily-myserver-1701) is already counted: nothing "
         "to do.\n"
     )
-    assert calls(mock) == [("GET", f"/v2/images/{IMG1}")]
+    assert cloud_calls(mock) == [("GET", f"/v2/images/{IMG1}")]
 
 
 def test_release_refuses_an_image_of_no_server(nova, mock):
@@ -431,166 +402,9 @@ def test_release_refuses_an_image_of_no_server(nova, mock):
         "it, so it cannot be released."
     ]
     assert patches(mock) == []
-    assert calls(mock) == [
+    assert cloud_calls(mock) == [
         ("GET", f"/v2/images/{IMG2}"),
         ("GET", f"/v2/images/{IMG3}"),
-    ]
-
-
-# --- scheduled-images-list -------------------------------------------------
-
-WEB1 = "11111111-1111-4111-8111-111111111111"
-WEB2 = "22222222-2222-4222-8222-222222222222"
-WEB3 = "33333333-3333-4333-8333-333333333333"
-SERVERS = f"{COMPUTE}/servers/detail"
-FILTER = "OS-SI:image_schedule=True"
-
-
-def server(id_, name, sched=None, attr="OS-SI:image_schedule"):
-    body = {"id": id_, "name": name, "status": "ACTIVE", "links": []}
-    if sched is not None:
-        body[attr] = sched
-    return body
-
-
-def page(servers, next_query=None):
-    body = {"servers": servers}
-    if next_query is not None:
-        body["servers_links"] = [
-            {"rel": "next", "href": f"{SERVERS}?{next_query}"}
-        ]
-    return body
-
-
-SCHEDULE_TABLE = (
-    "+--------------------------------------+------+--------+----------+"
-    "-----------+\n"
-    "| ID                                   | Name | Type   | Day      |"
-    " Retention |\n"
-    "+--------------------------------------+------+--------+----------+"
-    "-----------+\n"
-    f"| {WEB1} | web1 | Daily  |          | 7         |\n"
-    f"| {WEB3} | web3 | Weekly | SATURDAY | 4         |\n"
-    "+--------------------------------------+------+--------+----------+"
-    "-----------+\n"
-)
-
-
-def test_list_shows_every_scheduled_server_across_empty_pages(nova, mock):
-    mock.get(
-        f"{SERVERS}?{FILTER}",
-        json=page([server(WEB1, "web1", {"retention": 7})], f"{FILTER}&m=1"),
-    )
-    mock.get(f"{SERVERS}?{FILTER}&m=1", json=page([], f"{FILTER}&m=2"))
-    mock.get(
-        f"{SERVERS}?{FILTER}&m=2",
-        json=page(
-            [server(WEB3, "web3", {"retention": 4, "day_of_week": "SATURDAY"})]
-        ),
-    )
-    result = nova("scheduled-images-list")
-    assert (result.code, result.error_lines) == (0, [])
-    assert result.out == SCHEDULE_TABLE
-    assert calls(mock) == [
-        ("GET", f"/v2/p1/servers/detail?{FILTER}"),
-        ("GET", f"/v2/p1/servers/detail?{FILTER}&m=1"),
-        ("GET", f"/v2/p1/servers/detail?{FILTER}&m=2"),
-    ]
-
-
-def test_list_all_servers_has_blank_rows(nova, mock):
-    mock.get(
-        SERVERS,
-        json=page(
-            [
-                server(WEB1, "web1", {"retention": 7}),
-                server(WEB2, "web2"),
-                server(
-                    WEB3, "web3", {"retention": 4, "day_of_week": "SATURDAY"}
-                ),
-            ]
-        ),
-    )
-    result = nova("scheduled-images-list", "--all-servers")
-    assert (result.code, result.error_lines) == (0, [])
-    assert result.out.splitlines()[3:6] == [
-        f"| {WEB1} | web1 | Daily  |          | 7         |",
-        f"| {WEB2} | web2 |        |          |           |",
-        f"| {WEB3} | web3 | Weekly | SATURDAY | 4         |",
-    ]
-    assert calls(mock) == [("GET", "/v2/p1/servers/detail")]
-
-
-def test_list_on_a_rackspace_cloud(nova, mock):
-    mock.get(
-        f"{SERVERS}?{FILTER}",
-        json=page(
-            [
-                server(
-                    WEB1, "web1", {"retention": 7}, "RAX-SI:image_schedule"
-                ),
-                server(WEB2, "web2"),
-            ]
-        ),
-    )
-    result = nova("scheduled-images-list")
-    assert result.code == 0
-    assert f"| {WEB1} | web1 | Daily | " in result.out
-    assert WEB2 not in result.out
-
-
-def test_list_falls_back_and_says_so(nova, mock):
-    every = [server(WEB1, "web1"), server(WEB2, "web2")]
-    mock.get(f"{SERVERS}?{FILTER}", json=page(every))
-    mock.get(f"{SERVERS}?RAX-SI:image_schedule=True", json=page(every))
-    mock.get(
-        f"{COMPUTE}/servers/{WEB1}/os-si-image-schedule",
-        json={"image_schedule": {"retention": 2}},
-    )
-    mock.get(
-        f"{COMPUTE}/servers/{WEB2}/os-si-image-schedule",
-        status_code=404,
-        json={
-            "itemNotFound": {
-                "message": f"Image schedule does not exist for server {WEB2}"
-            }
-        },
-    )
-    result = nova("scheduled-images-list")
-    assert result.code == 0
-    assert result.error_lines == [
-        "This cloud's server list does not show image schedules: each "
-        "server's schedule was asked for on its own."
-    ]
-    assert result.out.splitlines()[3:] == [
-        f"| {WEB1} | web1 | Daily |     | 2         |",
-        "+--------------------------------------+------+-------+-----+"
-        "-----------+",
-    ]
-
-
-def test_list_with_no_scheduled_server(nova, mock):
-    mock.get(f"{SERVERS}?{FILTER}", json=page([]))
-    result = nova("scheduled-images-list")
-    assert (result.code, result.error_lines) == (0, [])
-    assert result.out == (
-        "+----+------+------+-----+-----------+\n"
-        "| ID | Name | Type | Day | Retention |\n"
-        "+----+------+------+-----+-----------+\n"
-        "+----+------+------+-----+-----------+\n"
-    )
-
-
-def test_list_error_is_one_line(nova, mock):
-    mock.get(
-        f"{SERVERS}?{FILTER}",
-        status_code=403,
-        json={"forbidden": {"message": "Policy forbids it", "code": 403}},
-    )
-    result = nova("scheduled-images-list")
-    assert result.code == 1
-    assert result.error_lines == [
-        "ERROR (Forbidden): Policy forbids it (HTTP 403)"
     ]
 
 

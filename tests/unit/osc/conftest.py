@@ -6,9 +6,7 @@ catalog; compute at ``COMPUTE``). Nothing reaches a network.
 
 from __future__ import annotations
 
-import io
 import os
-import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -21,18 +19,26 @@ from rax_scheduled_images_python_novaclient_ext import manager as m
 from ..conftest import (
     AUTH_URL,
     COMPUTE,
+    GENERIC_404,
     PASSWORD,
+    SCHED_PATH,
+    SCHED_URL,
     SERVER_ID,
+    SERVER_PATH,
+    SERVER_URL,
+    WEB1,
+    WEB2,
+    WEB3,
     Result,
+    no_schedule_404,
     register_cloud,
-    written,
+    register_myserver,
+    run_captured,
+    server,
 )
 
-SCHED_URL = f"{COMPUTE}/servers/{SERVER_ID}/os-si-image-schedule"
-SCHED_PATH = f"/v2/p1/servers/{SERVER_ID}/os-si-image-schedule"
-WEB1 = "11111111-1111-4111-8111-111111111111"
-WEB2 = "22222222-2222-4222-8222-222222222222"
-WEB3 = "33333333-3333-4333-8333-333333333333"
+WEEKLY_SAT_8 = {"image_schedule": {"day_of_week": "SATURDAY", "retention": 8}}
+DAILY_31 = {"image_schedule": {"retention": 31}}
 
 
 def sched_url(server_id: str, alias: str = m.DEFAULT_ALIAS) -> str:
@@ -41,27 +47,6 @@ def sched_url(server_id: str, alias: str = m.DEFAULT_ALIAS) -> str:
 
 def sched_path(server_id: str, alias: str = m.DEFAULT_ALIAS) -> str:
     return f"/v2/p1/servers/{server_id}/{alias}"
-
-
-def no_schedule_404(server_id: str) -> dict[str, Any]:
-    return {
-        "itemNotFound": {
-            "message": f"Image schedule does not exist for server {server_id}",
-            "code": 404,
-        }
-    }
-
-
-GENERIC_404 = {
-    "itemNotFound": {
-        "message": "The resource could not be found.",
-        "code": 404,
-    }
-}
-
-
-def server(id_: str, name: str) -> dict[str, Any]:
-    return {"id": id_, "name": name, "status": "ACTIVE", "links": []}
 
 
 def api_calls(mock: rm.Mocker) -> list[tuple[str, str]]:
@@ -126,21 +111,34 @@ def openstack(
         _reset_client_cache()
         # cliff names the program after sys.argv[0] when it is imported.
         monkeypatch.setattr(cliff_app.App, "NAME", "openstack")
-        out = io.StringIO() if stdout is None else stdout
-        err = io.StringIO() if stderr is None else stderr
-        monkeypatch.setattr(sys, "stdout", out)
-        monkeypatch.setattr(sys, "stderr", err)
-        try:
-            code = shell.main(list(argv))
-        except SystemExit as exit_:
-            code = exit_.code if isinstance(exit_.code, int) else 1
-        finally:
-            monkeypatch.setattr(sys, "stdout", sys.__stdout__)
-            monkeypatch.setattr(sys, "stderr", sys.__stderr__)
-        return Result(code, written(out), written(err))
+        return run_captured(monkeypatch, shell.main, argv, stdout, stderr)
 
     yield run
     _reset_client_cache()
 
 
-__all__ = ["SERVER_ID", "SCHED_URL", "SCHED_PATH", "COMPUTE"]
+@pytest.fixture
+def myserver(mock):
+    """``myserver`` (SERVER_ID) found by UUID and by name."""
+    register_myserver(mock)
+
+
+def echo(request, context):
+    """The service echoes the schedule it was sent."""
+    return request.json()
+
+
+__all__ = [
+    "SERVER_URL",
+    "SERVER_PATH",
+    "WEB1",
+    "WEB2",
+    "WEB3",
+    "SERVER_ID",
+    "SCHED_URL",
+    "SCHED_PATH",
+    "COMPUTE",
+    "GENERIC_404",
+    "no_schedule_404",
+    "server",
+]

@@ -15,7 +15,16 @@ import signal
 import pytest
 
 from ..conftest import COMPUTE, IMAGE, ascii_stream
-from .conftest import WEB1, WEB2, WEB3, bodies, sched_path, sched_url, server
+from .conftest import (
+    WEB1,
+    WEB2,
+    WEB3,
+    bodies,
+    echo,
+    sched_path,
+    sched_url,
+    server,
+)
 
 WEB4 = "44444444-4444-4444-8444-444444444444"
 SERVERS = (WEB1, WEB2, WEB3, WEB4)
@@ -39,10 +48,6 @@ class CtrlCAfter(io.StringIO):
         if self.getvalue().count("\n") == self.lines and text.endswith("\n"):
             signal.raise_signal(signal.SIGINT)
         return written
-
-
-def echo(request, context):
-    return request.json()
 
 
 def posted(mock) -> list[str]:

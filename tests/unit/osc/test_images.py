@@ -120,15 +120,9 @@ def test_list_for_a_server_forecasts_the_prune(openstack, mock):
     ]
 
 
-def test_list_for_a_server_without_schedule_notes_it(openstack, mock):
-    mock.get(
-        f"{COMPUTE}/servers?name=myserver",
-        json={"servers": [server(SERVER_ID, "myserver")]},
-    )
-    mock.get(
-        f"{COMPUTE}/servers/{SERVER_ID}",
-        json={"server": server(SERVER_ID, "myserver")},
-    )
+def test_list_for_a_server_without_schedule_notes_it(
+    openstack, mock, myserver
+):
     mock.get(SCHED_URL, status_code=404, json=no_schedule_404(SERVER_ID))
     images_of(mock, SERVER_ID, [image(IMG1, "Daily-myserver-1", 1)])
     result = openstack(

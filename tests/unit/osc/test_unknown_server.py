@@ -13,24 +13,18 @@ import pytest
 
 from rax_scheduled_images_python_novaclient_ext import manager as m
 
-from ..conftest import IMAGE, glance_image, register_unknown_server
+from ..conftest import (
+    STRAY_IMAGE,
+    UNKNOWN,
+    UNKNOWN_PATH,
+    probe,
+    register_unknown_server_and_stray_image,
+)
 from .conftest import api_calls
 
-UNKNOWN = "99999999-9999-4999-8999-999999999999"
-UNKNOWN_PATH = f"/v2/p1/servers/{UNKNOWN}"
 NAMED_LIKE_IT = ("GET", f"/v2/p1/servers?name={UNKNOWN}")
-STRAY_IMAGE = "eeeeeeee-0000-4000-8000-000000000001"
 LINE = f"No server with a name or ID of '{UNKNOWN}' exists."
 SCHEDULE = ("server", "image", "schedule")
-
-
-def probe(method, served):
-    """The sub-resource requests of a process that does not know the
-    alias yet: the default first, then the one ``served``."""
-    first = [(method, f"{UNKNOWN_PATH}/os-si-image-schedule")]
-    if served == m.DEFAULT_ALIAS:
-        return first
-    return [*first, (method, f"{UNKNOWN_PATH}/rax-si-image-schedule")]
 
 
 def served_path(served):
@@ -112,11 +106,7 @@ CASES = {
 def test_unknown_uuid_says_no_such_server_and_changes_nothing(
     openstack, mock, served, case
 ):
-    register_unknown_server(mock, UNKNOWN, served)
-    mock.get(
-        f"{IMAGE}/v2/images/{STRAY_IMAGE}",
-        json=glance_image(STRAY_IMAGE, 2, marked=False, server=UNKNOWN),
-    )
+    register_unknown_server_and_stray_image(mock, served)
     argv, line, expected = CASES[case]
     result = openstack(*argv)
     assert (result.code, result.out) == (1, "")
