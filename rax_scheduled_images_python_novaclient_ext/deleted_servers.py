@@ -25,11 +25,9 @@ from __future__ import annotations
 import concurrent.futures
 import dataclasses
 import datetime
-import functools
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TextIO, TypeVar
-from urllib import parse
 
 from novaclient import exceptions
 
@@ -46,7 +44,10 @@ from rax_scheduled_images_python_novaclient_ext.images import (
     ImageManager,
     NoProjectError,
 )
-from rax_scheduled_images_python_novaclient_ext.manager import quote_id
+from rax_scheduled_images_python_novaclient_ext.manager import (
+    ScheduleManager,
+    quote_id,
+)
 
 ItemT = TypeVar("ItemT")
 
@@ -121,30 +122,9 @@ def listed_server_ids(cs: Any, policy: retry.RetryPolicy) -> set[str]:
 
     :raises novaclient.exceptions.ClientException: when Nova refuses.
     """
-    ids: set[str] = set()
-    query: str | None = parse.urlencode({"limit": SERVER_PAGE})
-    seen: set[str] = set()
-    while query is not None and query not in seen:
-        seen.add(query)
-        _, body = retry.call(
-            policy, functools.partial(cs.client.get, f"/servers?{query}")
-        )
-        page = body.get("servers") if isinstance(body, dict) else None
-        if not isinstance(page, list):
-            raise domain.MalformedResponseError(
-                "The cloud's server list has no list under 'servers' "
-                f"(got {domain.describe_value(body)})."
-            )
-        ids.update(str(s["id"]) for s in page if isinstance(s, dict))
-        query = _next_query(body) if page else None
-    return ids
-
-
-def _next_query(body: dict[str, Any]) -> str | None:
-    for link in body.get("servers_links") or []:
-        if isinstance(link, dict) and link.get("rel") == "next":
-            return parse.urlsplit(str(link.get("href") or "")).query
-    return None
+    listing = ScheduleManager(cs, retry_policy=policy)
+    servers = listing.server_list({"limit": SERVER_PAGE}, detail=False)
+    return {str(server.get("id")) for server in servers}
 
 
 class _ServerReader:

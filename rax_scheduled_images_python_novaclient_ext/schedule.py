@@ -206,6 +206,19 @@ def describe_value(value: object) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+def object_list(value: object, problem: str, got: object) -> list[Any]:
+    """``value`` when it is a list of JSON objects, as a page of a list
+    answer must be.
+
+    :raises MalformedResponseError: ``<problem> (got <got>).`` otherwise.
+    """
+    if not isinstance(value, list) or not all(
+        isinstance(item, dict) for item in value
+    ):
+        raise MalformedResponseError(f"{problem} (got {describe_value(got)}).")
+    return value
+
+
 def describe_type(schedule: Schedule) -> str:
     """``Weekly on: SATURDAY`` or ``Daily``: the guide's schedule type."""
     if schedule.day_of_week is not None:
