@@ -33,6 +33,7 @@ from novaclient import exceptions
 
 from rax_scheduled_images_python_novaclient_ext import (
     bulk,
+    clock,
     config,
     orphans,
     retry,
@@ -283,6 +284,41 @@ def purge(
         return 0, len(plan.delete)
     failed = _delete_all(images, plan.delete, concurrency, out, err)
     return failed, len(plan.delete)
+
+
+def purge_as_asked(
+    cs: Any,
+    images: ImageManager,
+    options: Any,
+    out: TextIO,
+    err: TextIO,
+) -> None:
+    """The purge a command line asked for: ``options`` carries ``keep``,
+    ``older_than``, ``include_kept``, ``yes`` and ``concurrency``, as
+    both front ends parse them; "now" is :func:`.clock.now`.
+
+    :raises novaclient.exceptions.CommandError: ``N of M images could
+        not be deleted.`` when any deletion failed (the others were
+        still made).
+    :raises OrphanError: see :func:`scan`.
+    :raises bulk.Interrupted: after Ctrl-C, its line written.
+    """
+    failed, planned = purge(
+        cs,
+        images,
+        keep=options.keep,
+        older_than_days=options.older_than,
+        include_kept=options.include_kept,
+        yes=options.yes,
+        now=clock.now(),
+        concurrency=options.concurrency,
+        out=out,
+        err=err,
+    )
+    if failed:
+        raise exceptions.CommandError(
+            f"{failed} of {planned} images could not be deleted."
+        )
 
 
 def _delete_all(
