@@ -25,16 +25,15 @@ from __future__ import annotations
 import concurrent.futures
 import dataclasses
 import datetime
-import functools
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TextIO, TypeVar
-from urllib import parse
 
 from novaclient import exceptions
 
 from rax_scheduled_images_python_novaclient_ext import (
     bulk,
+    clock,
     config,
     orphans,
     retry,
@@ -46,7 +45,10 @@ from rax_scheduled_images_python_novaclient_ext.images import (
     ImageManager,
     NoProjectError,
 )
-from rax_scheduled_images_python_novaclient_ext.manager import quote_id
+from rax_scheduled_images_python_novaclient_ext.manager import (
+    ScheduleManager,
+    quote_id,
+)
 
 ItemT = TypeVar("ItemT")
 
@@ -121,30 +123,9 @@ def listed_server_ids(cs: Any, policy: retry.RetryPolicy) -> set[str]:
 
     :raises novaclient.exceptions.ClientException: when Nova refuses.
     """
-    ids: set[str] = set()
-    query: str | None = parse.urlencode({"limit": SERVER_PAGE})
-    seen: set[str] = set()
-    while query is not None and query not in seen:
-        seen.add(query)
-        _, body = retry.call(
-            policy, functools.partial(cs.client.get, f"/servers?{query}")
-        )
-        page = body.get("servers") if isinstance(body, dict) else None
-        if not isinstance(page, list):
-            raise domain.MalformedResponseError(
-                "The cloud's server list has no list under 'servers' "
-                f"(got {domain.describe_value(body)})."
-            )
-        ids.update(str(s["id"]) for s in page if isinstance(s, dict))
-        query = _next_query(body) if page else None
-    return ids
-
-
-def _next_query(body: dict[str, Any]) -> str | None:
-    for link in body.get("servers_links") or []:
-        if isinstance(link, dict) and link.get("rel") == "next":
-            return parse.urlsplit(str(link.get("href") or "")).query
-    return None
+    listing = ScheduleManager(cs, retry_policy=policy)
+    servers = listing.server_list({"limit": SERVER_PAGE}, detail=False)
+    return {str(server.get("id")) for server in servers}
 
 
 class _ServerReader:
@@ -303,6 +284,41 @@ def purge(
         return 0, len(plan.delete)
     failed = _delete_all(images, plan.delete, concurrency, out, err)
     return failed, len(plan.delete)
+
+
+def purge_as_asked(
+    cs: Any,
+    images: ImageManager,
+    options: Any,
+    out: TextIO,
+    err: TextIO,
+) -> None:
+    """The purge a command line asked for: ``options`` carries ``keep``,
+    ``older_than``, ``include_kept``, ``yes`` and ``concurrency``, as
+    both front ends parse them; "now" is :func:`.clock.now`.
+
+    :raises novaclient.exceptions.CommandError: ``N of M images could
+        not be deleted.`` when any deletion failed (the others were
+        still made).
+    :raises OrphanError: see :func:`scan`.
+    :raises bulk.Interrupted: after Ctrl-C, its line written.
+    """
+    failed, planned = purge(
+        cs,
+        images,
+        keep=options.keep,
+        older_than_days=options.older_than,
+        include_kept=options.include_kept,
+        yes=options.yes,
+        now=clock.now(),
+        concurrency=options.concurrency,
+        out=out,
+        err=err,
+    )
+    if failed:
+        raise exceptions.CommandError(
+            f"{failed} of {planned} images could not be deleted."
+        )
 
 
 def _delete_all(

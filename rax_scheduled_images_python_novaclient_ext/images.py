@@ -428,15 +428,12 @@ class ImageManager:
         while next_path is not None:
             _, body = self._request("GET", next_path)
             page = body.get("images")
-            if not isinstance(page, list) or not all(
-                isinstance(image, dict) for image in page
-            ):
-                raise domain.MalformedResponseError(
-                    "The Image API's image list has no list of image "
-                    "objects under 'images' "
-                    f"(got {domain.describe_value(page)})."
-                )
-            yield page
+            yield domain.object_list(
+                page,
+                "The Image API's image list has no list of image objects "
+                "under 'images'",
+                page,
+            )
             link = body.get("next")
             if link is not None and not isinstance(link, str):
                 raise domain.MalformedResponseError(

@@ -304,30 +304,44 @@ class ScheduleManager(AliasedManager):
         return rows
 
     def _list_servers(self, attribute: str | None) -> list[dict[str, Any]]:
-        query = (
-            parse.urlencode({attribute: "True"}, safe=":") if attribute else ""
-        )
+        return self.server_list({attribute: "True"} if attribute else None)
+
+    def server_list(
+        self, filters: dict[str, Any] | None = None, *, detail: bool = True
+    ) -> list[dict[str, Any]]:
+        """Every server of the project as Nova lists it (JSON objects).
+
+        ``GET /servers/detail`` (or ``/servers``) with ``filters``, every
+        ``servers_links`` next link followed: Nova applies the schedule
+        filter after paging, so a short or even empty page does not mean
+        the end.
+
+        :raises MalformedResponseError: for a page that is not a list of
+            servers.
+        :raises novaclient.exceptions.ClientException: when Nova refuses.
+        """
+        query = parse.urlencode(filters or {}, safe=":")
         servers: list[dict[str, Any]] = []
-        for body in self._server_pages(query):
+        for body in self._server_pages(query, detail):
             page = body.get("servers") if isinstance(body, dict) else None
-            if not isinstance(page, list) or not all(
-                isinstance(server, dict) for server in page
-            ):
-                raise domain.MalformedResponseError(
+            servers.extend(
+                domain.object_list(
+                    page,
                     "The cloud's server list is not a JSON object with a "
-                    "list of servers under 'servers' (got "
-                    f"{domain.describe_value(body)})."
+                    "list of servers under 'servers'",
+                    body,
                 )
-            servers.extend(page)
+            )
         return servers
 
-    def _server_pages(self, query: str) -> Iterator[Any]:
+    def _server_pages(self, query: str, detail: bool) -> Iterator[Any]:
         """Every page of the server list, however short or empty."""
+        base_path = "/servers/detail" if detail else "/servers"
         seen: set[str] = set()
         next_query: str | None = query
         while next_query is not None:
             seen.add(next_query)
-            path = "/servers/detail" + (f"?{next_query}" if next_query else "")
+            path = base_path + (f"?{next_query}" if next_query else "")
             _, body = self._retried(
                 lambda page=path: self.api.client.get(page)
             )

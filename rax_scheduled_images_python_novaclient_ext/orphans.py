@@ -152,15 +152,11 @@ class OrphanRow:
 
     def cells(self) -> tuple[str, ...]:
         """The row as text, for the ``nova`` table."""
-        size = "" if self.size_bytes is None else str(self.size_bytes)
+        *head, size, counted = self.values()
         return (
-            self.id,
-            self.name,
-            self.server_id,
-            self.created_at,
-            self.status,
-            size,
-            domain.yes_no(self.counted),
+            *head,
+            "" if size is None else str(size),
+            domain.yes_no(counted),
         )
 
 

@@ -21,10 +21,18 @@ schedule, and predicting which images the service's pruning will take.
 from __future__ import annotations
 
 import dataclasses
-import datetime
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
+
+from rax_scheduled_images_python_novaclient_ext import timestamps
+
+# Part of this module's public API since 1.0.0 (and used by callers as
+# ``schedule.<name>``); they live in :mod:`.timestamps`.
+from rax_scheduled_images_python_novaclient_ext.timestamps import (  # noqa: F401
+    parse_timestamp,
+    sort_oldest_first,
+)
 
 # The API's day names; the service answers them upper-case.
 DAYS: tuple[str, ...] = (
@@ -198,6 +206,19 @@ def describe_value(value: object) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+def object_list(value: object, problem: str, got: object) -> list[Any]:
+    """``value`` when it is a list of JSON objects, as a page of a list
+    answer must be.
+
+    :raises MalformedResponseError: ``<problem> (got <got>).`` otherwise.
+    """
+    if not isinstance(value, list) or not all(
+        isinstance(item, dict) for item in value
+    ):
+        raise MalformedResponseError(f"{problem} (got {describe_value(got)}).")
+    return value
+
+
 def describe_type(schedule: Schedule) -> str:
     """``Weekly on: SATURDAY`` or ``Daily``: the guide's schedule type."""
     if schedule.day_of_week is not None:
@@ -255,40 +276,6 @@ def is_marked(image: Mapping[str, Any]) -> bool:
     return image.get(CREATED_BY_KEY) == CREATED_BY_VALUE
 
 
-def parse_timestamp(value: object) -> datetime.datetime | None:
-    """An Image API time (``2026-11-01T03:04:05Z``) as an aware UTC datetime.
-
-    Fractions of a second and any UTC offset are accepted; a time with
-    no zone is taken as UTC (Glance writes UTC). None for anything that
-    is not such a time.
-    """
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        # Python 3.10's fromisoformat() does not take the "Z" suffix.
-        when = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=datetime.timezone.utc)
-        # In UTC, so that no comparison overflows (0001-01-01T00:00+01:00).
-        return when.astimezone(datetime.timezone.utc)
-    except (ValueError, OverflowError):
-        return None
-
-
-_UNREADABLE_TIME = datetime.datetime.min.replace(tzinfo=datetime.timezone.utc)
-
-
-def _created(image: Mapping[str, Any]) -> datetime.datetime:
-    raw = image.get("created_at") or image.get("created") or ""
-    when = parse_timestamp(str(raw))
-    return _UNREADABLE_TIME if when is None else when
-
-
-def _age_order(image: Mapping[str, Any]) -> tuple[datetime.datetime, str]:
-    """Oldest first: by creation time, then by id, as Glance orders."""
-    return (_created(image), str(image.get("id", "")))
-
-
 def plan_prune(
     images: Iterable[Mapping[str, Any]],
     server_id: str,
@@ -321,15 +308,8 @@ def plan_prune(
         and image.get(INSTANCE_KEY) == server_id
         and str(image.get("status", "")).upper() == "ACTIVE"
     ]
-    counted.sort(key=_age_order, reverse=True)
+    counted.sort(key=timestamps.age_order, reverse=True)
     return frozenset(str(image["id"]) for image in counted[retention - 1 :])
-
-
-def sort_oldest_first(
-    images: Iterable[Mapping[str, Any]],
-) -> list[Mapping[str, Any]]:
-    """Images in the order a person reads a history: oldest first."""
-    return sorted(images, key=_age_order)
 
 
 # --- the images of a server, and every server's schedule -----------------

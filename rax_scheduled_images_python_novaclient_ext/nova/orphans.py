@@ -18,9 +18,9 @@ import argparse
 import sys
 from typing import Any
 
-from novaclient import exceptions, utils
+from novaclient import utils
 
-from rax_scheduled_images_python_novaclient_ext import bulk, clock, terminal
+from rax_scheduled_images_python_novaclient_ext import bulk, terminal
 from rax_scheduled_images_python_novaclient_ext.nova import common
 
 _INCLUDE_KEPT_HELP = (
@@ -106,23 +106,10 @@ def do_scheduled_images_orphan_purge(
     from rax_scheduled_images_python_novaclient_ext import deleted_servers
 
     try:
-        failed, planned = deleted_servers.purge(
-            cs,
-            common.images(cs),
-            keep=args.keep,
-            older_than_days=args.older_than,
-            include_kept=args.include_kept,
-            yes=args.yes,
-            now=clock.now(),
-            concurrency=args.concurrency,
-            out=sys.stdout,
-            err=sys.stderr,
+        deleted_servers.purge_as_asked(
+            cs, common.images(cs), args, sys.stdout, sys.stderr
         )
     except bulk.Interrupted:
         # Its line is out; novaclient's "terminating" one would add
         # nothing true about what was deleted.
         raise SystemExit(bulk.INTERRUPTED_EXIT) from None
-    if failed:
-        raise exceptions.CommandError(
-            f"{failed} of {planned} images could not be deleted."
-        )

@@ -187,6 +187,18 @@ def add_concurrency_option(
     )
 
 
+def add_servers_argument(
+    parser: argparse.ArgumentParser, purpose: str
+) -> None:
+    """The servers a command acts on: one or more names or IDs."""
+    parser.add_argument(
+        "server",
+        metavar="<server>",
+        nargs="+",
+        help=f"Server(s) {purpose} (name or ID)",
+    )
+
+
 def for_each(
     app: Any,
     items: Sequence[ItemT],

@@ -21,6 +21,7 @@ domain's (``schedule.image_rows``, ``schedule.plan_release``).
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from typing import Any
 
 from osc_lib.command import command
@@ -118,6 +119,26 @@ def _add_images(
     return parser
 
 
+def _change_images(
+    app: Any,
+    found: list[dict[str, Any]],
+    change: Callable[[dict[str, Any]], bool],
+    changed: str,
+    unchanged: str,
+    concurrency: int,
+) -> None:
+    """Keep or release each image, one line each (see common.for_each)."""
+    common.for_each(
+        app,
+        found,
+        change,
+        lambda done: changed if done else unchanged,
+        concurrency,
+        "image",
+        label=actions.image_label,
+    )
+
+
 class KeepScheduledImages(common.EscapingOutput, command.Command):
     """Keep images: the service will never count or delete them.
 
@@ -135,18 +156,13 @@ class KeepScheduledImages(common.EscapingOutput, command.Command):
     def take_action(self, parsed_args: argparse.Namespace) -> None:
         manager = common.images(self.app)
         found = actions.find_images(manager, parsed_args.image)
-        common.for_each(
+        _change_images(
             self.app,
             found,
             manager.keep,
-            lambda changed: (
-                "kept: the service will no longer count or delete it"
-                if changed
-                else "already kept: nothing to do"
-            ),
+            "kept: the service will no longer count or delete it",
+            "already kept: nothing to do",
             parsed_args.concurrency,
-            "image",
-            label=actions.image_label,
         )
 
 
@@ -172,16 +188,11 @@ class ReleaseScheduledImages(common.EscapingOutput, command.Command):
         )
         for line in forecast:
             self.app.stdout.write(line + "\n")
-        common.for_each(
+        _change_images(
             self.app,
             found,
             manager.release,
-            lambda changed: (
-                "released: the service counts it again"
-                if changed
-                else "already counted: nothing to do"
-            ),
+            "released: the service counts it again",
+            "already counted: nothing to do",
             parsed_args.concurrency,
-            "image",
-            label=actions.image_label,
         )

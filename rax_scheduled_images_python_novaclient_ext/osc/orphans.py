@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 from osc_lib import exceptions
 from osc_lib.command import command
 
-from rax_scheduled_images_python_novaclient_ext import clock, deleted_servers
+from rax_scheduled_images_python_novaclient_ext import deleted_servers
 from rax_scheduled_images_python_novaclient_ext import orphans as decide
 from rax_scheduled_images_python_novaclient_ext.osc import common
 
@@ -119,19 +119,10 @@ class PurgeOrphanedImages(common.EscapingOutput, command.Command):
 
     @common.error_boundary
     def take_action(self, parsed_args: argparse.Namespace) -> None:
-        failed, planned = deleted_servers.purge(
+        deleted_servers.purge_as_asked(
             common.compute(self.app),
             common.images(self.app),
-            keep=parsed_args.keep,
-            older_than_days=parsed_args.older_than,
-            include_kept=parsed_args.include_kept,
-            yes=parsed_args.yes,
-            now=clock.now(),
-            concurrency=parsed_args.concurrency,
-            out=self.app.stdout,
-            err=self.app.stderr,
+            parsed_args,
+            self.app.stdout,
+            self.app.stderr,
         )
-        if failed:
-            raise exceptions.CommandError(
-                f"{failed} of {planned} images could not be deleted."
-            )

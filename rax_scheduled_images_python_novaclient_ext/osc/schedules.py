@@ -117,12 +117,7 @@ class SetSchedule(common.EscapingOutput, command.Command):
             help="Only print what a lower retention would make the service "
             "delete at its next run; change nothing",
         )
-        parser.add_argument(
-            "server",
-            metavar="<server>",
-            nargs="+",
-            help="Server(s) to change (name or ID)",
-        )
+        common.add_servers_argument(parser, "to change")
         return parser
 
     @common.error_boundary
@@ -179,12 +174,7 @@ class UnsetSchedule(common.EscapingOutput, command.Command):
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
         common.add_concurrency_option(parser)
-        parser.add_argument(
-            "server",
-            metavar="<server>",
-            nargs="+",
-            help="Server(s) to disable scheduled images on (name or ID)",
-        )
+        common.add_servers_argument(parser, "to disable scheduled images on")
         return parser
 
     @common.error_boundary
