@@ -26,11 +26,14 @@ import requests
 
 from rax_scheduled_images_python_novaclient_ext.sandbox import Sandbox
 from rax_scheduled_images_python_novaclient_ext.sandbox import (
-    state as sandbox_state,
+    model as sandbox_model,
+)
+from rax_scheduled_images_python_novaclient_ext.sandbox.seed import (
+    DEMO_PROJECT_ID,
 )
 
-DEMO = sandbox_state.DEMO_PROJECT_ID
-MARK = sandbox_state.CREATED_BY
+DEMO = DEMO_PROJECT_ID
+MARK = sandbox_model.CREATED_BY
 
 
 def _classify(entry: dict[str, Any]) -> str:
@@ -75,7 +78,7 @@ def _truth(cloud: Sandbox, deleted: set[str]) -> tuple[int, int]:
             image
             for image in cloud.state.images.values()
             if image.owner == DEMO
-            and image.properties.get(MARK) == sandbox_state.SERVICE_MARK
+            and image.properties.get(MARK) == sandbox_model.SERVICE_MARK
             and image.properties.get("instance_uuid") in deleted
         ]
     return len(found), sum(image.size for image in found)

@@ -22,8 +22,9 @@ day's images and prunes the old ones.
         cloud.tick()               # one day passes
 """
 
+from .model import MYSERVER_ID, OS_SI_ALIAS, RAX_SI_ALIAS
+from .seed import SEED_USERS
 from .server import Sandbox, subprocess_environ
-from .state import MYSERVER_ID, OS_SI_ALIAS, RAX_SI_ALIAS, SEED_USERS
 
 __all__ = [
     "MYSERVER_ID",

@@ -48,6 +48,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from .images import view as image_view
+from .model import Server, format_time, parse_time
 from .protocol import (
     ApiError,
     Request,
@@ -58,13 +59,7 @@ from .protocol import (
 )
 from .regions import delete_server, set_answer
 from .scheduler import SNAPSHOT_OUTCOMES
-from .state import (
-    DEMO_PROJECT_ID,
-    Server,
-    format_time,
-    make_image,
-    parse_time,
-)
+from .seed import DEMO_PROJECT_ID, make_image
 
 if TYPE_CHECKING:
     from .server import Sandbox

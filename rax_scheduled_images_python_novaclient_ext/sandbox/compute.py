@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from .identity import authenticate
+from .model import ALIAS_ATTRIBUTES, DAYS, OS_SI_ALIAS, Schedule, Server
 from .protocol import (
     ApiError,
     Request,
@@ -35,14 +36,7 @@ from .protocol import (
     not_found,
     require_method,
 )
-from .state import (
-    ALIAS_ATTRIBUTES,
-    DAYS,
-    OS_SI_ALIAS,
-    Schedule,
-    Server,
-    State,
-)
+from .state import State
 
 NAMESPACE = "http://docs.openstack.org/servers/api/ext/scheduled_images/v1.0"
 V2_UPDATED = "2011-01-21T11:33:21Z"

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .model import Project, Token, User
 from .protocol import (
     AUTH_REQUIRED,
     ApiError,
@@ -35,7 +36,7 @@ from .protocol import (
     require_method,
 )
 from .regions import add_second_region
-from .state import Project, State, Token, User
+from .state import State
 
 V3_ID = "v3.14"
 V3_UPDATED = "2020-04-07T00:00:00Z"

@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from .identity import authenticate
+from .model import CORE_IMAGE_FIELDS, Image, format_time, parse_time
 from .protocol import (
     ApiError,
     Request,
@@ -35,13 +36,7 @@ from .protocol import (
     not_found,
     require_method,
 )
-from .state import (
-    CORE_IMAGE_FIELDS,
-    Image,
-    State,
-    format_time,
-    parse_time,
-)
+from .state import State
 
 PATCH_V21 = "application/openstack-images-v2.1-json-patch"
 PATCH_V20 = "application/openstack-images-v2.0-json-patch"

@@ -38,12 +38,19 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from . import admin, compute, identity, images, regions
+from . import admin, compute, identity, images, persistence, regions
 from .faults import (
     DEFAULT_FAULT_CODES,
     RETRY_LATER_CODES,
     FaultInjector,
     FaultSettings,
+)
+from .model import (
+    ALIASES,
+    DEFAULT_MAX_RETENTION,
+    OS_SI_ALIAS,
+    format_time,
+    parse_time,
 )
 from .protocol import (
     NOT_FOUND,
@@ -53,17 +60,8 @@ from .protocol import (
     Settings,
 )
 from .scheduler import TickReport, tick
-from .state import (
-    ALIASES,
-    DEFAULT_MAX_RETENTION,
-    OS_SI_ALIAS,
-    SEED_USERS,
-    SeedUser,
-    State,
-    build_state,
-    format_time,
-    parse_time,
-)
+from .seed import SEED_USERS, SeedUser, build_state
+from .state import State
 
 MAX_BODY = 1024 * 1024
 # A state of this many servers and images or more is moved out of the
@@ -454,7 +452,7 @@ class Sandbox:
             check_state_file(self.state_file)
         if path and os.path.exists(path):
             try:
-                state = State.load(path)
+                state = persistence.load(path)
             except (OSError, ValueError) as exc:
                 aside = _free_name(path + ".corrupt")
                 os.replace(path, aside)
@@ -470,14 +468,14 @@ class Sandbox:
                 return state
         state = self._fresh_state()
         if path:
-            state.save(path)
+            persistence.save(state, path)
         return state
 
     def persist(self) -> None:
         """Save the state when a state file is configured."""
         if self._state_path:
             with self.lock:
-                self.state.save(self._state_path)
+                persistence.save(self.state, self._state_path)
 
     def reset(self) -> None:
         """Throw away every change and start again from the seed."""

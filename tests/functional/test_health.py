@@ -17,13 +17,13 @@ import requests
 from rax_scheduled_images_python_novaclient_ext.sandbox import (
     server as server_module,
 )
+from rax_scheduled_images_python_novaclient_ext.sandbox.model import (
+    MYSERVER_ID,
+)
 from rax_scheduled_images_python_novaclient_ext.sandbox.protocol import (
     Response,
 )
 from rax_scheduled_images_python_novaclient_ext.sandbox.server import Sandbox
-from rax_scheduled_images_python_novaclient_ext.sandbox.state import (
-    MYSERVER_ID,
-)
 
 from .conftest import clean_env, run_command
 
