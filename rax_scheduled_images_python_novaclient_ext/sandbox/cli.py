@@ -38,8 +38,9 @@ from urllib.parse import urlsplit
 
 from .admin import MAX_TICK_DAYS
 from .faults import DEFAULT_FAULT_CODES, parse_codes
+from .handler import MAX_BODY
 from .model import ALIASES, DEFAULT_MAX_RETENTION, OS_SI_ALIAS, parse_time
-from .server import MAX_BODY, Sandbox
+from .server import Sandbox
 
 URL_VARIABLE = "SCHEDULED_IMAGES_SANDBOX_URL"
 COMMANDS = ("serve", "tick", "clock", "requests", "reset")

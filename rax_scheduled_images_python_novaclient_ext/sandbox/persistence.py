@@ -128,3 +128,30 @@ def _server_from_json(data: dict[str, Any]) -> Server:
 
 def _image_to_json(image: Image) -> dict[str, Any]:
     return dict(vars(image))
+
+
+def check_state_file(path: str) -> None:
+    """Refuse a state file path the sandbox could only damage.
+
+    :raises ValueError: when ``path`` exists and is not a regular file
+        (a directory, a fifo, a device), or its directory does not exist.
+    """
+    if os.path.exists(path) and not os.path.isfile(path):
+        raise ValueError(
+            f"state file {path} exists and is not a regular file: "
+            "give the path of a file (it is created if missing)"
+        )
+    directory = os.path.dirname(os.path.realpath(path))
+    if not os.path.isdir(directory):
+        raise ValueError(
+            f"state file {path}: its directory {directory} does not exist"
+        )
+
+
+def free_name(wanted: str) -> str:
+    """``wanted``, or ``wanted.1``, ``.2``...: the first name not in use."""
+    name, number = wanted, 0
+    while os.path.lexists(name):
+        number += 1
+        name = f"{wanted}.{number}"
+    return name
