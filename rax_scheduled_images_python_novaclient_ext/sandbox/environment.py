@@ -74,37 +74,26 @@ def _seed_user(name: str) -> SeedUser:
 def client_env(sandbox: Sandbox, user: str, keystone: str) -> dict[str, str]:
     """OS_* variables for seeded `user` (see `Sandbox.env`)."""
     seed_user = _seed_user(user)
-    common = {
+    env = {
         "OS_USERNAME": seed_user.name,
         "OS_PROJECT_NAME": seed_user.project_name,
         "OS_REGION_NAME": sandbox.settings.region,
     }
-    if keystone == "v3":
-        return {
-            **common,
-            "OS_AUTH_TYPE": "password",
-            "OS_AUTH_URL": sandbox.auth_url("v3"),
-            "OS_PASSWORD": seed_user.password,
-            "OS_USER_DOMAIN_ID": "default",
-            "OS_PROJECT_DOMAIN_ID": "default",
-            "OS_IDENTITY_API_VERSION": "3",
-        }
-    if keystone == "v2.0":
-        return {
-            **common,
-            "OS_AUTH_TYPE": "password",
-            "OS_AUTH_URL": sandbox.auth_url("v2.0"),
-            "OS_PASSWORD": seed_user.password,
-            "OS_IDENTITY_API_VERSION": "2",
-        }
     if keystone == "rax":
         # nova insists on a project even though rackspaceauth never
         # sends it; the sandbox scopes to the user's own project.
-        return {
-            **common,
-            "OS_AUTH_TYPE": "rackspace_apikey",
-            "OS_AUTH_URL": sandbox.auth_url("v2.0"),
-            "OS_API_KEY": seed_user.api_key,
-            "OS_PROJECT_ID": seed_user.project_id,
-        }
-    raise ValueError("keystone must be 'v3', 'v2.0' or 'rax'")
+        env["OS_AUTH_TYPE"] = "rackspace_apikey"
+        env["OS_AUTH_URL"] = sandbox.auth_url("v2.0")
+        env["OS_API_KEY"] = seed_user.api_key
+        env["OS_PROJECT_ID"] = seed_user.project_id
+        return env
+    if keystone not in ("v3", "v2.0"):
+        raise ValueError("keystone must be 'v3', 'v2.0' or 'rax'")
+    env["OS_AUTH_TYPE"] = "password"
+    env["OS_AUTH_URL"] = sandbox.auth_url(keystone)
+    env["OS_PASSWORD"] = seed_user.password
+    if keystone == "v3":
+        env["OS_USER_DOMAIN_ID"] = "default"
+        env["OS_PROJECT_DOMAIN_ID"] = "default"
+    env["OS_IDENTITY_API_VERSION"] = "3" if keystone == "v3" else "2"
+    return env
