@@ -42,17 +42,20 @@ from rax_scheduled_images_python_novaclient_ext.sandbox import (
     subprocess_environ,
 )
 from rax_scheduled_images_python_novaclient_ext.sandbox import (
-    state as sandbox_state,
+    model as sandbox_model,
 )
 from rax_scheduled_images_python_novaclient_ext.sandbox.launch import launch
+from rax_scheduled_images_python_novaclient_ext.sandbox.seed import (
+    DEMO_PROJECT_ID,
+)
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 BIN = pathlib.Path(sys.executable).parent
 PKG = "rax_scheduled_images_python_novaclient_ext"
-DEMO = sandbox_state.DEMO_PROJECT_ID
+DEMO = DEMO_PROJECT_ID
 DB_ID = "3b5f2a1c-8d7e-4c6b-9a0f-1e2d3c4b5a69"  # seeded: "db", daily, 3
-DEFAULT_ALIAS = sandbox_state.OS_SI_ALIAS
-MARK = sandbox_state.CREATED_BY
+DEFAULT_ALIAS = sandbox_model.OS_SI_ALIAS
+MARK = sandbox_model.CREATED_BY
 
 
 # Every child runs from here: `python -c` puts its working directory first

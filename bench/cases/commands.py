@@ -39,7 +39,7 @@ from bench.harness import (
     log,
     one,
     run,
-    sandbox_state,
+    sandbox_model,
 )
 from bench.report import ms, table
 
@@ -321,11 +321,11 @@ def _alias_probe_rows(latency: int) -> list[dict[str, Any]]:
     """The cost of the alias probe on a cloud serving the other alias,
     and with the alias pinned."""
     rows = []
-    rax = sandbox_state.RAX_SI_ALIAS
+    rax = sandbox_model.RAX_SI_ALIAS
     with Sandbox(alias=rax, latency_ms=latency, fault_identity=True) as cloud:
         env = clean_env(cloud.env())
         with cloud.lock:
-            cloud.state.servers[DB_ID].schedule = sandbox_state.Schedule(3)
+            cloud.state.servers[DB_ID].schedule = sandbox_model.Schedule(3)
         probe = CommandCase(
             "nova",
             "scheduled-images-show <server>, on a cloud serving "

@@ -113,11 +113,13 @@ class _Served:
 
     def __init__(self) -> None:
         from rax_scheduled_images_python_novaclient_ext.sandbox import (
+            handler as sandbox_handler,
+        )
+        from rax_scheduled_images_python_novaclient_ext.sandbox import (
             protocol,
-            server,
         )
 
-        self.routes = server.API_ROUTES
+        self.routes = sandbox_handler.API_ROUTES
         self.original = dict(self.routes)
         self.response = protocol.Response
         self.payload = protocol.Response.payload

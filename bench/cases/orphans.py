@@ -35,7 +35,7 @@ from bench.cases.fleet import _nova_api
 from bench.harness import DEMO, MARK, Sandbox
 from bench.report import ms, table, yes
 from rax_scheduled_images_python_novaclient_ext.sandbox import (
-    state as sandbox_state,
+    model as sandbox_model,
 )
 
 
@@ -62,7 +62,7 @@ def _truth(cloud: Sandbox, deleted: set[str]) -> tuple[int, int]:
             image
             for image in cloud.state.images.values()
             if image.owner == DEMO
-            and image.properties.get(MARK) == sandbox_state.SERVICE_MARK
+            and image.properties.get(MARK) == sandbox_model.SERVICE_MARK
             and image.properties.get("instance_uuid") in deleted
         ]
     return len(found), sum(image.size for image in found)

@@ -22,8 +22,10 @@ day's images and prunes the old ones.
         cloud.tick()               # one day passes
 """
 
-from .server import Sandbox, subprocess_environ
-from .state import MYSERVER_ID, OS_SI_ALIAS, RAX_SI_ALIAS, SEED_USERS
+from .environment import subprocess_environ
+from .model import MYSERVER_ID, OS_SI_ALIAS, RAX_SI_ALIAS
+from .seed import SEED_USERS
+from .server import Sandbox
 
 __all__ = [
     "MYSERVER_ID",

@@ -45,9 +45,11 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .images import view as image_view
+from .model import Server, format_time, parse_time
 from .protocol import (
     ApiError,
     Request,
@@ -58,13 +60,7 @@ from .protocol import (
 )
 from .regions import delete_server, set_answer
 from .scheduler import SNAPSHOT_OUTCOMES
-from .state import (
-    DEMO_PROJECT_ID,
-    Server,
-    format_time,
-    make_image,
-    parse_time,
-)
+from .seed import DEMO_PROJECT_ID, make_image
 
 if TYPE_CHECKING:
     from .server import Sandbox
@@ -83,69 +79,74 @@ def _body(request: Request) -> dict[str, Any]:
 
 
 def handle(sandbox: Sandbox, request: Request) -> Response:
+    """Answer an admin call: a route of `ROUTES`, or one on a server."""
     path = request.segments[1:]
     if not path:
         require_method(request, "GET")
         return Response(200, summary(sandbox))
     name, rest = path[0], path[1:]
-    if name == "servers" and len(rest) == 1:
+    if name == "servers" and rest:
+        return _on_server(sandbox, request, rest)
+    route = None if rest else ROUTES.get(name)
+    if route is None:
+        raise not_found()
+    methods, call = route
+    require_method(request, methods)
+    return call(sandbox, request)
+
+
+def _on_server(
+    sandbox: Sandbox, request: Request, rest: list[str]
+) -> Response:
+    """`DELETE /sandbox/servers/ID` and `PUT /sandbox/servers/ID/answer`."""
+    if len(rest) == 1:
         require_method(request, "DELETE")
         return _delete_server(sandbox, rest[0])
-    if name == "servers" and len(rest) == 2 and rest[1] == "answer":
+    if len(rest) == 2 and rest[1] == "answer":
         require_method(request, "PUT")
         try:
             set_answer(sandbox.server_answers, rest[0], _body(request))
         except ValueError as exc:
             raise bad_request(str(exc)) from None
         return Response(204)
-    if rest:
-        raise not_found()
-    if name == "tick":
-        require_method(request, "POST")
-        return _tick(sandbox, request)
-    if name == "clock":
-        require_method(request, "GET, PUT, POST")
-        if request.method != "GET":
-            text = _body(request).get("clock")
-            if not isinstance(text, str):
-                raise bad_request('Give the time as {"clock": "<ISO>"}.')
-            try:
-                sandbox.set_clock(parse_time(text))
-            except ValueError:
-                raise bad_request(
-                    f"Not an ISO 8601 time from the year 1 to 9999 (in UTC): "
-                    f"{text}"
-                ) from None
-        return Response(200, {"clock": format_time(sandbox.state.clock)})
-    if name == "requests":
-        require_method(request, "GET, DELETE")
-        if request.method == "DELETE":
-            sandbox.clear_requests()
-            return Response(204)
-        log = sandbox.requests
-        return Response(200, {"requests": log, "count": len(log)})
-    if name == "faults":
-        require_method(request, "GET, POST, PUT")
-        if request.method != "GET":
-            try:
-                sandbox.faults.update(_body(request))
-            except ValueError as exc:
-                raise bad_request(str(exc)) from None
-        return Response(200, sandbox.faults.settings.to_json())
-    if name == "reset":
-        require_method(request, "POST")
-        sandbox.reset()
-        return Response(204)
-    if name == "images":
-        require_method(request, "POST")
-        return _add_image(sandbox, request)
-    if name == "servers":
-        require_method(request, "POST")
-        return _add_server(sandbox, request)
-    if name == "outcome":
-        require_method(request, "POST")
-        return _set_outcome(sandbox, request)
     raise not_found()
+
+
+def _clock(sandbox: Sandbox, request: Request) -> Response:
+    if request.method != "GET":
+        text = _body(request).get("clock")
+        if not isinstance(text, str):
+            raise bad_request('Give the time as {"clock": "<ISO>"}.')
+        try:
+            sandbox.set_clock(parse_time(text))
+        except ValueError:
+            raise bad_request(
+                f"Not an ISO 8601 time from the year 1 to 9999 (in UTC): "
+                f"{text}"
+            ) from None
+    return Response(200, {"clock": format_time(sandbox.state.clock)})
+
+
+def _requests(sandbox: Sandbox, request: Request) -> Response:
+    if request.method == "DELETE":
+        sandbox.clear_requests()
+        return Response(204)
+    log = sandbox.requests
+    return Response(200, {"requests": log, "count": len(log)})
+
+
+def _faults(sandbox: Sandbox, request: Request) -> Response:
+    if request.method != "GET":
+        try:
+            sandbox.faults.update(_body(request))
+        except ValueError as exc:
+            raise bad_request(str(exc)) from None
+    return Response(200, sandbox.faults.settings.to_json())
+
+
+def _reset(sandbox: Sandbox, request: Request) -> Response:
+    sandbox.reset()
+    return Response(204)
 
 
 def summary(sandbox: Sandbox) -> dict[str, Any]:
@@ -312,3 +313,16 @@ def _set_visibility(image: Any, body: dict[str, Any]) -> None:
             "visibility must be private, public, shared or community"
         )
     image.visibility = visibility
+
+
+# /sandbox/<name>: the methods it answers and the function that does.
+ROUTES: dict[str, tuple[str, Callable[[Sandbox, Request], Response]]] = {
+    "tick": ("POST", _tick),
+    "clock": ("GET, PUT, POST", _clock),
+    "requests": ("GET, DELETE", _requests),
+    "faults": ("GET, POST, PUT", _faults),
+    "reset": ("POST", _reset),
+    "images": ("POST", _add_image),
+    "servers": ("POST", _add_server),
+    "outcome": ("POST", _set_outcome),
+}

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import signal
 import sys
@@ -38,8 +39,9 @@ from urllib.parse import urlsplit
 
 from .admin import MAX_TICK_DAYS
 from .faults import DEFAULT_FAULT_CODES, parse_codes
-from .server import MAX_BODY, Sandbox
-from .state import ALIASES, DEFAULT_MAX_RETENTION, OS_SI_ALIAS, parse_time
+from .handler import MAX_BODY
+from .model import ALIASES, DEFAULT_MAX_RETENTION, OS_SI_ALIAS, parse_time
+from .server import Sandbox
 
 URL_VARIABLE = "SCHEDULED_IMAGES_SANDBOX_URL"
 COMMANDS = ("serve", "tick", "clock", "requests", "reset")
@@ -65,25 +67,27 @@ def _rate(text: str) -> float:
     return value
 
 
-def _count(text: str) -> int:
+def _in_range(text: str, low: int, high: float, message: str) -> int:
     value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError("must be 0 or more")
+    if not low <= value <= high:
+        raise argparse.ArgumentTypeError(message)
     return value
+
+
+# Each option keeps a converter of its own name: argparse shows the name
+# ("invalid _port value: 'abc'") when the text is not a number at all.
+def _count(text: str) -> int:
+    return _in_range(text, 0, math.inf, "must be 0 or more")
 
 
 def _port(text: str) -> int:
-    value = int(text)
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError("must be from 0 to 65535")
-    return value
+    return _in_range(text, 0, 65535, "must be from 0 to 65535")
 
 
 def _days(text: str) -> int:
-    value = int(text)
-    if not 1 <= value <= MAX_TICK_DAYS:
-        raise argparse.ArgumentTypeError(f"must be from 1 to {MAX_TICK_DAYS}")
-    return value
+    return _in_range(
+        text, 1, MAX_TICK_DAYS, f"must be from 1 to {MAX_TICK_DAYS}"
+    )
 
 
 def _clock(text: str) -> str:
@@ -116,6 +120,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command")
     serve = commands.add_parser("serve", help="run the sandbox (default)")
+    _add_cloud_options(serve)
+    _add_fault_options(serve)
+    _add_serving_options(serve)
+    _add_drive_commands(commands)
+    return parser
+
+
+def _add_cloud_options(serve: argparse.ArgumentParser) -> None:
+    """`serve`: where it listens, and the cloud it starts with."""
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument(
         "--port", type=_port, default=0, help="0 picks a free port"
@@ -141,6 +154,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--state-file", help="save after every change and load on start"
     )
     serve.add_argument("--clock", type=_clock, help="start time, ISO 8601")
+
+
+def _add_fault_options(serve: argparse.ArgumentParser) -> None:
+    """`serve`: latency, error answers and dropped connections."""
     serve.add_argument("--latency-ms", type=_count, default=0)
     serve.add_argument("--fault-rate", type=_rate, default=0.0)
     serve.add_argument("--drop-rate", type=_rate, default=0.0)
@@ -161,6 +178,10 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="inject faults into identity calls too",
     )
+
+
+def _add_serving_options(serve: argparse.ArgumentParser) -> None:
+    """`serve`: the body cap, a second region, a request log on stderr."""
     serve.add_argument("--max-body", type=_count, default=MAX_BODY)
     serve.add_argument(
         "--second-region",
@@ -170,6 +191,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--verbose", action="store_true", help="log each request"
     )
+
+
+def _add_drive_commands(commands: Any) -> None:
+    """The subcommands that drive a running sandbox through its URL."""
     url_default = os.environ.get(URL_VARIABLE)
     url_help = f"the sandbox's URL (default: ${URL_VARIABLE})"
     tick = commands.add_parser("tick", help="let days pass")
@@ -183,7 +208,6 @@ def build_parser() -> argparse.ArgumentParser:
     requests.add_argument("--clear", action="store_true")
     reset = commands.add_parser("reset", help="back to the seeded state")
     reset.add_argument("--url", default=url_default, help=url_help)
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:

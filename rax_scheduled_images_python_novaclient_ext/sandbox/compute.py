@@ -26,23 +26,19 @@ from typing import Any
 from urllib.parse import urlencode
 
 from .identity import authenticate
+from .model import ALIAS_ATTRIBUTES, DAYS, OS_SI_ALIAS, Schedule, Server
 from .protocol import (
     ApiError,
+    ProjectCall,
     Request,
     Response,
     Settings,
     bad_request,
+    limit_param,
     not_found,
     require_method,
 )
-from .state import (
-    ALIAS_ATTRIBUTES,
-    DAYS,
-    OS_SI_ALIAS,
-    Schedule,
-    Server,
-    State,
-)
+from .state import State
 
 NAMESPACE = "http://docs.openstack.org/servers/api/ext/scheduled_images/v1.0"
 V2_UPDATED = "2011-01-21T11:33:21Z"
@@ -92,22 +88,13 @@ def handle(
     return api.route(rest)
 
 
-class _ProjectApi:
+class _ProjectApi(ProjectCall):
     """The calls under one project's compute endpoint."""
 
-    def __init__(
-        self,
-        state: State,
-        settings: Settings,
-        request: Request,
-        project_id: str,
-    ) -> None:
-        self.state = state
-        self.settings = settings
-        self.request = request
-        self.project_id = project_id
-        self.prefix = f"{request.base_url}/compute/v2/{project_id}"
-        self.attribute = ALIAS_ATTRIBUTES[settings.alias]
+    def __post_init__(self) -> None:
+        base = self.request.base_url
+        self.prefix = f"{base}/compute/v2/{self.project_id}"
+        self.attribute = ALIAS_ATTRIBUTES[self.settings.alias]
 
     def route(self, rest: list[str]) -> Response:
         head, tail = rest[0], rest[1:]
@@ -179,16 +166,10 @@ class _ProjectApi:
         return body
 
     def _limit(self) -> int:
-        text = self.request.param("limit")
+        limit = limit_param(self.request)
         limit_max = self.settings.server_page_max
-        if text is None:
+        if limit is None:
             return limit_max
-        try:
-            limit = int(text)
-        except ValueError:
-            raise bad_request("limit param must be an integer") from None
-        if limit < 0:
-            raise bad_request("limit param must be positive")
         # Nova treats 0 like no limit and caps at osapi_max_limit.
         return min(limit or limit_max, limit_max)
 

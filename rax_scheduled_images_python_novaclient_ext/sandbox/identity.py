@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .model import Project, Token, User
 from .protocol import (
     AUTH_REQUIRED,
     ApiError,
@@ -35,7 +36,7 @@ from .protocol import (
     require_method,
 )
 from .regions import add_second_region
-from .state import Project, State, Token, User
+from .state import State
 
 V3_ID = "v3.14"
 V3_UPDATED = "2020-04-07T00:00:00Z"
@@ -319,24 +320,38 @@ def _v2_error(status: int, message: str) -> ApiError:
     return ApiError(status, message)
 
 
+# The v2.0 credentials a user name comes with, in the order they are
+# looked for: (body key, secret's key, User attribute, 401 text, method).
+V2_SECRETS = (
+    (
+        "RAX-KSKEY:apiKeyCredentials",
+        "apiKey",
+        "api_key",
+        V2_BAD_CREDENTIALS,
+        "APIKEY",
+    ),
+    (
+        "passwordCredentials",
+        "password",
+        "password",
+        V2_BAD_PASSWORD,
+        "PASSWORD",
+    ),
+)
+
+
 def _v2_user(state: State, auth: dict[str, Any]) -> tuple[User, str]:
     """The user the credentials name, and how they authenticated."""
-    if "RAX-KSKEY:apiKeyCredentials" in auth:
-        spec = auth["RAX-KSKEY:apiKeyCredentials"]
+    for kind, key, attribute, refusal, method in V2_SECRETS:
+        if kind not in auth:
+            continue
+        spec = auth[kind]
         if not isinstance(spec, dict):
             raise _v2_error(400, "Invalid json request body")
         user = state.user_by_name(str(spec.get("username")))
-        if user is None or spec.get("apiKey") != user.api_key:
-            raise _v2_error(401, V2_BAD_CREDENTIALS)
-        return user, "APIKEY"
-    if "passwordCredentials" in auth:
-        spec = auth["passwordCredentials"]
-        if not isinstance(spec, dict):
-            raise _v2_error(400, "Invalid json request body")
-        user = state.user_by_name(str(spec.get("username")))
-        if user is None or spec.get("password") != user.password:
-            raise _v2_error(401, V2_BAD_PASSWORD)
-        return user, "PASSWORD"
+        if user is None or spec.get(key) != getattr(user, attribute):
+            raise _v2_error(401, refusal)
+        return user, method
     if "token" in auth:
         spec = auth["token"]
         token_id = spec.get("id") if isinstance(spec, dict) else None

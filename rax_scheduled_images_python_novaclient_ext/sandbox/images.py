@@ -15,19 +15,21 @@ The catalog's image endpoint is versionless (`/image`), so paths here are
 `/image/v2/images...`. Links in answers (`self`, `file`, `next`) are
 relative to that endpoint, as Glance's are: a client joins them to the
 endpoint from the catalog. Only images the token's project owns, and
-public ones, are visible; only owned ones can be changed.
+public ones, are visible; only owned ones can be changed. This module
+routes, shows, patches and deletes; which images a list page holds is
+image_list.py's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from itertools import islice
 from typing import Any
-from urllib.parse import urlencode
 
 from .identity import authenticate
+from .image_list import list_page
+from .model import CORE_IMAGE_FIELDS, Image, format_time
 from .protocol import (
     ApiError,
+    ProjectCall,
     Request,
     Response,
     Settings,
@@ -35,31 +37,11 @@ from .protocol import (
     not_found,
     require_method,
 )
-from .state import (
-    CORE_IMAGE_FIELDS,
-    Image,
-    State,
-    format_time,
-    parse_time,
-)
+from .state import State
 
 PATCH_V21 = "application/openstack-images-v2.1-json-patch"
 PATCH_V20 = "application/openstack-images-v2.0-json-patch"
 
-SORT_KEYS = (
-    "created_at",
-    "updated_at",
-    "name",
-    "status",
-    "id",
-    "size",
-    "container_format",
-    "disk_format",
-    "min_disk",
-    "min_ram",
-    "visibility",
-    "owner",
-)
 # Set by Glance; a PATCH may not touch them.
 READ_ONLY = frozenset(
     {
@@ -80,15 +62,6 @@ READ_ONLY = frozenset(
         "locations",
     }
 )
-PAGING_PARAMS = frozenset({"limit", "marker", "sort_key", "sort_dir"})
-COMPARATORS: dict[str, Callable[[str, str], bool]] = {
-    "eq": lambda a, b: a == b,
-    "neq": lambda a, b: a != b,
-    "gt": lambda a, b: a > b,
-    "gte": lambda a, b: a >= b,
-    "lt": lambda a, b: a < b,
-    "lte": lambda a, b: a <= b,
-}
 
 
 def view(image: Image) -> dict[str, Any]:
@@ -154,7 +127,15 @@ def handle(
     rest = path[1:]
     if rest == ["images"]:
         require_method(request, "GET")
-        return api.list_images()
+        page, next_link = list_page(api)
+        body: dict[str, Any] = {
+            "images": [view(image) for image in page],
+            "first": "/v2/images",
+            "schema": "/v2/schemas/images",
+        }
+        if next_link is not None:
+            body["next"] = next_link
+        return Response(200, body)
     if len(rest) == 2 and rest[0] == "images":
         require_method(request, "GET, PATCH, DELETE")
         if request.method == "GET":
@@ -168,18 +149,8 @@ def handle(
     raise not_found()
 
 
-class _ImageApi:
-    def __init__(
-        self,
-        state: State,
-        settings: Settings,
-        request: Request,
-        project_id: str,
-    ) -> None:
-        self.state = state
-        self.settings = settings
-        self.request = request
-        self.project_id = project_id
+class _ImageApi(ProjectCall):
+    """The calls on one image, for the token's project."""
 
     def visible(self, image_id: str) -> Image:
         image = self.state.images.get(image_id)
@@ -194,136 +165,6 @@ class _ImageApi:
         if image.owner != self.project_id:
             raise ApiError(403, f"You are not permitted to {verb} this image.")
         return image
-
-    # ----- list -------------------------------------------------------------
-
-    def _paging(self) -> tuple[int, str | None, str, bool]:
-        text = self.request.param("limit")
-        limit = self.settings.image_page_default
-        if text is not None:
-            try:
-                limit = int(text)
-            except ValueError:
-                raise bad_request("limit param must be an integer") from None
-            if limit < 0:
-                raise bad_request("limit param must be positive")
-        limit = min(limit, self.settings.image_page_max)
-        sort_key = self.request.param("sort_key") or "created_at"
-        if sort_key not in SORT_KEYS:
-            raise bad_request(
-                f"Invalid sort key: {sort_key}. It must be one of the "
-                f"following: {', '.join(SORT_KEYS)}."
-            )
-        sort_dir = self.request.param("sort_dir") or "desc"
-        if sort_dir not in ("asc", "desc"):
-            raise bad_request(
-                f"Invalid sort direction: {sort_dir}. It must be one of "
-                "the following: asc, desc."
-            )
-        marker = self.request.param("marker")
-        return limit, marker, sort_key, sort_dir == "desc"
-
-    def _filters(self) -> list[Callable[[Image], bool]]:
-        """One predicate per filter parameter; all must hold."""
-        tests: list[Callable[[Image], bool]] = []
-        for key, value in self.request.query:
-            if key in PAGING_PARAMS:
-                continue
-            tests.append(_filter(key, value))
-        return tests
-
-    def list_images(self) -> Response:
-        """A page of visible images matching every filter given.
-
-        Filtering by `instance_uuid` starts from that server's images in
-        the index; the default order (created_at, id, newest first) walks
-        the owner's sorted keys from the marker on; anything else sorts
-        the matching images.
-        """
-        limit, marker, sort_key, descending = self._paging()
-        tests = self._filters()
-        marker_image = self.state.images.get(marker) if marker else None
-        if marker and (
-            marker_image is None
-            or not self.state.image_visible_to(marker_image, self.project_id)
-        ):
-            raise bad_request(f"Marker {marker} could not be found.")
-        instance = self.request.param("instance_uuid")
-        images = self.state.images
-        candidates: Iterable[Image]
-        if instance is not None and not instance.startswith(
-            tuple(f"{op}:" for op in (*COMPARATORS, "in"))
-        ):
-            candidates = self._sorted(
-                (
-                    images[i]
-                    for i in self.state.instance_images.get(instance, ())
-                ),
-                sort_key,
-                descending,
-                marker_image,
-            )
-        elif sort_key == "created_at" and descending:
-            below = marker_image.sort_key if marker_image else None
-            candidates = (
-                images[key[1]]
-                for key in self.state.visible_image_keys(
-                    self.project_id, below
-                )
-            )
-        else:
-            candidates = self._sorted(
-                (
-                    images[key[1]]
-                    for key in self.state.visible_image_keys(self.project_id)
-                ),
-                sort_key,
-                descending,
-                marker_image,
-            )
-        page = list(
-            islice(
-                (
-                    image
-                    for image in candidates
-                    if self.state.image_visible_to(image, self.project_id)
-                    and all(test(image) for test in tests)
-                ),
-                limit,
-            )
-        )
-        body: dict[str, Any] = {
-            "images": [view(image) for image in page],
-            "first": "/v2/images",
-            "schema": "/v2/schemas/images",
-        }
-        if page and len(page) == limit:
-            params = [(k, v) for k, v in self.request.query if k != "marker"]
-            params.append(("marker", page[-1].id))
-            body["next"] = f"/v2/images?{urlencode(params)}"
-        return Response(200, body)
-
-    def _sorted(
-        self,
-        images: Iterable[Image],
-        sort_key: str,
-        descending: bool,
-        marker: Image | None,
-    ) -> list[Image]:
-        """Images in (sort_key, id) order, starting after the marker."""
-
-        def key(image: Image) -> tuple[Any, str]:
-            return (image.field(sort_key), image.id)
-
-        ordered = sorted(images, key=key, reverse=descending)
-        if marker is None:
-            return ordered
-        after = key(marker)
-        if descending:
-            return [i for i in ordered if key(i) < after]
-        return [i for i in ordered if key(i) > after]
-
-    # ----- change -----------------------------------------------------------
 
     def patch(self, image_id: str) -> Response:
         """Apply a JSON patch to an image, all operations or none."""
@@ -369,45 +210,6 @@ class _ImageApi:
             )
         self.state.remove_image(image.id)
         return Response(204, changed=True)
-
-
-def _filter(key: str, value: str) -> Callable[[Image], bool]:
-    """A Glance-like filter: equality, `in:a,b`, or `gt:` etc. on times."""
-    if key == "tag":
-        return lambda image: value in image.tags
-    if key in ("size_min", "size_max"):
-        try:
-            bound = int(value)
-        except ValueError:
-            raise bad_request(f"Invalid value for {key}: {value}") from None
-        if key == "size_min":
-            return lambda image: image.size >= bound
-        return lambda image: image.size <= bound
-    if key in ("created_at", "updated_at"):
-        op, _, text = value.partition(":")
-        if op not in COMPARATORS or not text:
-            op, text = "eq", value
-        try:
-            when = format_time(parse_time(text))
-        except ValueError:
-            raise bad_request(f"Invalid value for {key}: {value}") from None
-        compare = COMPARATORS[op]
-        return lambda image: compare(str(image.field(key)), when)
-    if value.startswith("in:"):
-        wanted = set(value[3:].split(","))
-        return lambda image: _shown(image.field(key)) in wanted
-    if key == "status":
-        # Glance stores statuses in lower case; accept any case.
-        return lambda image: image.status == value.lower()
-    return lambda image: _shown(image.field(key)) == value
-
-
-def _shown(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
 
 
 def _apply(

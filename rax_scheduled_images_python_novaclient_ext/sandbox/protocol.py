@@ -12,7 +12,7 @@
 """What a route handler receives and returns, and how errors look.
 
 Handlers are plain functions from a `Request` to a `Response`; they raise
-`ApiError` for anything a client did wrong. Only `server.py` touches
+`ApiError` for anything a client did wrong. Only `handler.py` touches
 sockets.
 """
 
@@ -22,6 +22,8 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from .state import State
 
 # Nova's fault names by status (nova.api.openstack.wsgi.Fault); Nova uses
 # overLimit for both 413 and 429.
@@ -178,3 +180,35 @@ class Settings:
     second_region: str | None = None
     # The most a schedule may retain: 65535 in production, 30 early on.
     max_retention: int = 65535
+
+
+@dataclass
+class ProjectCall:
+    """One API request under a project's endpoint, as its handler sees
+    it: the state, the settings, the request and the token's project."""
+
+    state: State
+    settings: Settings
+    request: Request
+    project_id: str
+
+    def __post_init__(self) -> None:
+        """Where a subclass derives what it needs from the request."""
+
+
+def limit_param(request: Request) -> int | None:
+    """The `limit` query parameter; None when it is not given.
+
+    :raises ApiError: 400 when it is not a whole number of 0 or more,
+        with the text Nova and Glance both answer.
+    """
+    text = request.param("limit")
+    if text is None:
+        return None
+    try:
+        limit = int(text)
+    except ValueError:
+        raise bad_request("limit param must be an integer") from None
+    if limit < 0:
+        raise bad_request("limit param must be positive")
+    return limit

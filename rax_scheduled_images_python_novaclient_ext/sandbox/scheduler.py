@@ -21,17 +21,17 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from .state import (
+from .model import (
     CREATED_BY,
     DAYS,
     SERVICE_MARK,
     Image,
     Server,
-    State,
     format_time,
-    make_image,
     parse_time,
 )
+from .seed import make_image
+from .state import State
 
 
 @dataclass

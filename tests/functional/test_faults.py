@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import pytest
 
-from rax_scheduled_images_python_novaclient_ext.sandbox.server import Sandbox
-from rax_scheduled_images_python_novaclient_ext.sandbox.state import (
+from rax_scheduled_images_python_novaclient_ext.sandbox.model import (
     CREATED_BY,
     MYSERVER_ID,
     SERVICE_MARK,
 )
+from rax_scheduled_images_python_novaclient_ext.sandbox.server import Sandbox
 
 from .conftest import SCHEDULE_SET, clean_env, run_command
 

@@ -15,15 +15,15 @@ import pytest
 import requests
 
 from rax_scheduled_images_python_novaclient_ext.sandbox import (
-    server as server_module,
+    handler as handler_module,
+)
+from rax_scheduled_images_python_novaclient_ext.sandbox.model import (
+    MYSERVER_ID,
 )
 from rax_scheduled_images_python_novaclient_ext.sandbox.protocol import (
     Response,
 )
 from rax_scheduled_images_python_novaclient_ext.sandbox.server import Sandbox
-from rax_scheduled_images_python_novaclient_ext.sandbox.state import (
-    MYSERVER_ID,
-)
 
 from .conftest import clean_env, run_command
 
@@ -212,7 +212,7 @@ def test_check_when_the_image_api_answers_garbage_is_unknown_exit_3(
         return Response(200, {"images": "not a list"})
 
     with Sandbox() as sandbox:
-        monkeypatch.setitem(server_module.API_ROUTES, "image", garbage)
+        monkeypatch.setitem(handler_module.API_ROUTES, "image", garbage)
         result = run(sandbox, *command)
     assert result.code == 3, result
     assert result.out == (

@@ -15,11 +15,11 @@ import subprocess
 import pytest
 import requests
 
-from rax_scheduled_images_python_novaclient_ext.sandbox.server import Sandbox
-from rax_scheduled_images_python_novaclient_ext.sandbox.state import (
+from rax_scheduled_images_python_novaclient_ext.sandbox.model import (
     CREATED_BY,
     SERVICE_MARK,
 )
+from rax_scheduled_images_python_novaclient_ext.sandbox.server import Sandbox
 
 from .conftest import bin_dir, clean_env
 

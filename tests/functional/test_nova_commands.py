@@ -10,10 +10,10 @@ import importlib.util
 
 import pytest
 
-from rax_scheduled_images_python_novaclient_ext.sandbox.server import Sandbox
-from rax_scheduled_images_python_novaclient_ext.sandbox.state import (
+from rax_scheduled_images_python_novaclient_ext.sandbox.model import (
     MYSERVER_ID,
 )
+from rax_scheduled_images_python_novaclient_ext.sandbox.server import Sandbox
 
 from .conftest import clean_env, run_command, schedule_of
 

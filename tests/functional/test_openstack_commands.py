@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from rax_scheduled_images_python_novaclient_ext.sandbox.state import (
+from rax_scheduled_images_python_novaclient_ext.sandbox.model import (
     MYSERVER_ID,
     Schedule,
 )

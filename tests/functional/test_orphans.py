@@ -16,11 +16,11 @@ import time
 import pytest
 import requests
 
-from rax_scheduled_images_python_novaclient_ext.sandbox.server import Sandbox
-from rax_scheduled_images_python_novaclient_ext.sandbox.state import (
+from rax_scheduled_images_python_novaclient_ext.sandbox.model import (
     MYSERVER_ID,
     format_time,
 )
+from rax_scheduled_images_python_novaclient_ext.sandbox.server import Sandbox
 
 from .conftest import bin_dir, clean_env, run_command
 

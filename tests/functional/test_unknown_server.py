@@ -14,11 +14,11 @@ import concurrent.futures
 
 import pytest
 
-from rax_scheduled_images_python_novaclient_ext.sandbox.server import Sandbox
-from rax_scheduled_images_python_novaclient_ext.sandbox.state import (
+from rax_scheduled_images_python_novaclient_ext.sandbox.model import (
     MYSERVER_ID,
     Image,
 )
+from rax_scheduled_images_python_novaclient_ext.sandbox.server import Sandbox
 
 from .conftest import bin_dir, clean_env, run_command
 

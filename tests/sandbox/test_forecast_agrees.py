@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from rax_scheduled_images_python_novaclient_ext import schedule as domain
 from rax_scheduled_images_python_novaclient_ext.sandbox import scheduler
-from rax_scheduled_images_python_novaclient_ext.sandbox.state import Image
+from rax_scheduled_images_python_novaclient_ext.sandbox.model import Image
 
 SERVER = "s-1"
 PROJECT = "p-1"

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import requests
 
-from rax_scheduled_images_python_novaclient_ext.sandbox import Sandbox, server
+from rax_scheduled_images_python_novaclient_ext.sandbox import Sandbox, handler
 
 from .conftest import MYSERVER, Client, fault
 
@@ -176,7 +176,7 @@ def test_handler_exception_is_500_and_server_lives_on(
     def explode(*args: Any) -> Any:
         raise RuntimeError("boom")
 
-    monkeypatch.setitem(server.API_ROUTES, "compute", explode)
+    monkeypatch.setitem(handler.API_ROUTES, "compute", explode)
     answer = client.get(f"{client.compute}/servers")
     assert fault(answer) == (
         500,

@@ -11,10 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rax_scheduled_images_python_novaclient_ext.sandbox import Sandbox
+from rax_scheduled_images_python_novaclient_ext.sandbox.model import Image
 from rax_scheduled_images_python_novaclient_ext.sandbox.scheduler import (
     plan_prune,
 )
-from rax_scheduled_images_python_novaclient_ext.sandbox.state import Image
 
 from .conftest import ALT_APP, DB, MARK, MYSERVER, WEB_IDS, Client
 
