@@ -68,14 +68,50 @@ def _truth(cloud: Sandbox, deleted: set[str]) -> tuple[int, int]:
     return len(found), sum(image.size for image in found)
 
 
-def measure(opts: argparse.Namespace) -> dict[str, Any]:
-    """Run the case; a dict of counts (and times, for context)."""
+def _scan_once(
+    cloud: Sandbox,
+    nova: Any,
+    doomed: list[str],
+    concurrency: int,
+    expected_images: int,
+    expected_bytes: int,
+) -> dict[str, Any]:
+    """One orphan scan at ``concurrency``: its requests, by kind, and
+    whether it found exactly the images of the deleted servers."""
     from rax_scheduled_images_python_novaclient_ext import (
         deleted_servers,
         images,
         orphans,
     )
 
+    manager = images.ImageManager(nova)
+    cloud.clear_requests()
+    start = time.perf_counter()
+    scan = deleted_servers.scan(nova, manager, concurrency=concurrency)
+    wall = time.perf_counter() - start
+    counts = Counter(_classify(e) for e in cloud.requests)
+    rows = orphans.orphan_rows(scan.groups, scan.existence)
+    # The checks alone, timed apart from the (sequential) pages.
+    start = time.perf_counter()
+    deleted_servers.check_servers(
+        nova, doomed, manager.retry_policy, concurrency
+    )
+    checks_wall = time.perf_counter() - start
+    return {
+        "requests": sum(v for k, v in counts.items() if k != "keystone"),
+        "by_category": dict(counts),
+        "checks_counted": scan.checks,
+        "images_read": len(scan.images),
+        "servers_listed": scan.listed_servers,
+        "correct": len(rows) == expected_images
+        and sum(r.size_bytes or 0 for r in rows) == expected_bytes,
+        "wall_s": round(wall, 3),
+        "checks_wall_s": round(checks_wall, 3),
+    }
+
+
+def measure(opts: argparse.Namespace) -> dict[str, Any]:
+    """Run the case; a dict of counts (and times, for context)."""
     quick = getattr(opts, "quick", False)
     servers, scheduled, made = (
         (2_000, 400, 20_000) if quick else (10_000, 2_000, 100_000)
@@ -110,32 +146,14 @@ def measure(opts: argparse.Namespace) -> dict[str, Any]:
         )
         nova = _nova_api(cloud)
         for concurrency in (1, 8):
-            manager = images.ImageManager(nova)
-            cloud.clear_requests()
-            start = time.perf_counter()
-            scan = deleted_servers.scan(nova, manager, concurrency=concurrency)
-            wall = time.perf_counter() - start
-            counts = Counter(_classify(e) for e in cloud.requests)
-            rows = orphans.orphan_rows(scan.groups, scan.existence)
-            # The checks alone, timed apart from the (sequential) pages.
-            start = time.perf_counter()
-            deleted_servers.check_servers(
-                nova, doomed, manager.retry_policy, concurrency
+            result[f"concurrency_{concurrency}"] = _scan_once(
+                cloud,
+                nova,
+                doomed,
+                concurrency,
+                expected_images,
+                expected_bytes,
             )
-            checks_wall = time.perf_counter() - start
-            result[f"concurrency_{concurrency}"] = {
-                "requests": sum(
-                    v for k, v in counts.items() if k != "keystone"
-                ),
-                "by_category": dict(counts),
-                "checks_counted": scan.checks,
-                "images_read": len(scan.images),
-                "servers_listed": scan.listed_servers,
-                "correct": len(rows) == expected_images
-                and sum(r.size_bytes or 0 for r in rows) == expected_bytes,
-                "wall_s": round(wall, 3),
-                "checks_wall_s": round(checks_wall, 3),
-            }
     one, eight = result["concurrency_1"], result["concurrency_8"]
     result["per_image_naive_requests"] = one["images_read"]
     result["images_per_request"] = round(
