@@ -152,7 +152,7 @@ class _ServerReader:
             answer = orphans.classify_server_answer(server_id, status, None)
             return answer, f"HTTP {code}"
         except Exception as error:  # timeouts, resets: no answer
-            return orphans.Existence.UNKNOWN, _one_line(error)
+            return orphans.Existence.UNKNOWN, _reason(error)
         status = getattr(resp, "status_code", None)
         answer = orphans.classify_server_answer(server_id, status, body)
         return answer, "malformed answer"
@@ -343,7 +343,7 @@ def _delete_all(
             _write(out, [f"Deleted image {label(image)}."])
         else:
             failures.append(label(image))
-            reason = _one_line(error)
+            reason = _reason(error)
             _write(err, [f"Could not delete image {label(image)}: {reason}"])
 
     try:
@@ -365,7 +365,9 @@ def _write(stream: TextIO, lines: Iterable[str]) -> None:
         stream.write(line + "\n")
 
 
-def _one_line(error: BaseException) -> str:
+def _reason(error: BaseException) -> str:
+    """What went wrong, on one line: the cloud's message and its HTTP
+    code, without novaclient's request id."""
     text = getattr(error, "message", None) or str(error)
     words = " ".join(str(text).split()) or error.__class__.__name__
     code = getattr(error, "code", None)

@@ -112,12 +112,6 @@ def images(app: Any) -> images_api.ImageManager:
     )
 
 
-def one_line(error: BaseException) -> str:
-    """The message a user sees for ``error``, on one line."""
-    text = str(error) or error.__class__.__name__
-    return " ".join(text.split())
-
-
 def error_boundary(take_action: TakeAction) -> TakeAction:
     """The one place an ``openstack`` command's errors become osc-lib's
     ``CommandError``: what the user typed (novaclient's ``CommandError``,
@@ -231,7 +225,7 @@ def for_each(
     if len(items) == 1 and failures:
         ((item, error),) = failures
         raise exceptions.CommandError(
-            f"{label(item)}: {one_line(error)}"
+            f"{label(item)}: {bulk.one_line(error)}"
         ) from None
     if failures:
         raise exceptions.CommandError(
