@@ -29,7 +29,7 @@ from typing import Any, TextIO, TypeVar
 from novaclient import base, exceptions, utils
 from oslo_utils import uuidutils
 
-from rax_scheduled_images_python_novaclient_ext import bulk, retry
+from rax_scheduled_images_python_novaclient_ext import retry
 from rax_scheduled_images_python_novaclient_ext import schedule as domain
 from rax_scheduled_images_python_novaclient_ext.errors import (
     NoSchedule,
@@ -346,6 +346,10 @@ def set_schedule(
     if dry_run:
         return wanted
     # Ctrl-C between the read and the POST: nothing is changed for it.
+    # (bulk brings threads: imported when a schedule is set, not at every
+    # nova start-up.)
+    from rax_scheduled_images_python_novaclient_ext import bulk
+
     change = bulk.unless_stopped(schedules.set)
     done: domain.Schedule = change(server, wanted).to_schedule()
     return done

@@ -27,7 +27,6 @@ end turns failures into its own errors.
 from __future__ import annotations
 
 import argparse
-import concurrent.futures
 import contextlib
 import functools
 import signal
@@ -177,6 +176,9 @@ def run(
     :raises Interrupted: once stopped, after the items already started
         are finished and reported.
     """
+    # Threads only when a bulk change runs, not at every nova start-up.
+    import concurrent.futures
+
     stop = threading.Event() if stop is None else stop
 
     def guarded(item: ItemT) -> T:

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from rax_scheduled_images_python_novaclient_ext import schedule as domain
@@ -453,3 +453,72 @@ def iso_time(when: datetime.datetime) -> str:
     """An image time as JSON shows it: ISO 8601, UTC, ``Z``."""
     utc = when.astimezone(datetime.timezone.utc)
     return utc.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# --- the check's options, the same for ``nova`` and ``openstack`` ---------
+
+
+def _age(unit: str) -> Callable[[str], datetime.timedelta]:
+    def parse(text: str) -> datetime.timedelta:
+        import argparse
+
+        try:
+            return parse_age(text, unit)
+        except domain.ScheduleError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    parse.__name__ = unit  # argparse names the type in its messages
+    return parse
+
+
+def _hours(value: datetime.timedelta) -> str:
+    return f"{value.total_seconds() / 3600:g}"
+
+
+def _days(value: datetime.timedelta) -> str:
+    return f"{value.total_seconds() / 86400:g}"
+
+
+def threshold_options() -> list[tuple[tuple[str, ...], dict[str, Any]]]:
+    """``(flags, keyword arguments)`` of the four age options."""
+    default = Thresholds()
+    specs = (
+        ("daily", "warning", "hours", default.daily_warning, "late"),
+        ("daily", "critical", "hours", default.daily_critical, "missed"),
+        ("weekly", "warning", "days", default.weekly_warning, "late"),
+        ("weekly", "critical", "days", default.weekly_critical, "missed"),
+    )
+    options: list[tuple[tuple[str, ...], dict[str, Any]]] = []
+    for kind, level, unit, value, state in specs:
+        shown = _hours(value) if unit == "hours" else _days(value)
+        options.append(
+            (
+                (f"--{kind}-{level}",),
+                {
+                    "metavar": f"<{unit}>",
+                    "type": _age(unit),
+                    "default": value,
+                    "help": (
+                        f"A server with a {kind} schedule is {state} "
+                        f"({level}) when its newest image is more than "
+                        f"this many {unit} old (default: {shown})."
+                    ),
+                },
+            )
+        )
+    return options
+
+
+def thresholds_from(args: Any) -> Thresholds:
+    """The four ages given on the command line, checked.
+
+    :raises ScheduleError: when a critical age is below its warning age.
+    """
+    return check_thresholds(
+        Thresholds(
+            daily_warning=args.daily_warning,
+            daily_critical=args.daily_critical,
+            weekly_warning=args.weekly_warning,
+            weekly_critical=args.weekly_critical,
+        )
+    )

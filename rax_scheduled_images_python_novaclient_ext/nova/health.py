@@ -23,7 +23,6 @@ from novaclient import utils
 
 from rax_scheduled_images_python_novaclient_ext import (
     clock,
-    fleet,
     health,
     terminal,
 )
@@ -35,6 +34,9 @@ T = TypeVar("T")
 
 def print_long(cs: Any, rows: Sequence[domain.ServerSchedule]) -> None:
     """``scheduled-images-list --long``: the schedules and their health."""
+    # The fleet reader is imported when it reads, not at nova start-up.
+    from rax_scheduled_images_python_novaclient_ext import fleet
+
     now = clock.now()
     read = fleet.read_health(common.images(cs), rows, now, health.Thresholds())
     common.print_rows(
@@ -43,7 +45,7 @@ def print_long(cs: Any, rows: Sequence[domain.ServerSchedule]) -> None:
 
 
 def _threshold_options(func: Callable[..., T]) -> Callable[..., T]:
-    for flags, kwargs in reversed(fleet.threshold_options()):
+    for flags, kwargs in reversed(health.threshold_options()):
         func = utils.arg(*flags, **kwargs)(func)
     return func
 
@@ -67,10 +69,12 @@ def do_scheduled_images_check(cs: Any, args: argparse.Namespace) -> None:
     3 unknown (the cloud could not be read).
     """
     try:
-        thresholds = fleet.thresholds_from(args)
+        thresholds = health.thresholds_from(args)
     except domain.ScheduleError as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)
+    from rax_scheduled_images_python_novaclient_ext import fleet
+
     lines, code = fleet.check_fleet(
         lambda: cs,
         lambda: common.schedules(cs),

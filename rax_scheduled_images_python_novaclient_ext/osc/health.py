@@ -96,7 +96,7 @@ class CheckSchedules(common.EscapingOutput, command.Command):
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
-        for flags, kwargs in fleet.threshold_options():
+        for flags, kwargs in health.threshold_options():
             parser.add_argument(*flags, **kwargs)
         parser.add_argument(
             "--server",
@@ -117,7 +117,7 @@ class CheckSchedules(common.EscapingOutput, command.Command):
 
     def take_action(self, parsed_args: argparse.Namespace) -> int:
         try:
-            thresholds = fleet.thresholds_from(parsed_args)
+            thresholds = health.thresholds_from(parsed_args)
         except domain.ScheduleError as error:
             self.app.stderr.write(f"error: {error}\n")
             return 2  # bad options, as argparse's own exit
