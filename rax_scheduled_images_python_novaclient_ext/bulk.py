@@ -15,10 +15,10 @@ Both front ends run their bulk changes here, so ``nova`` and ``openstack``
 stop alike. A change is started only while no Ctrl-C has come: the first
 SIGINT lets the requests already sent finish (each bounded by the usual
 timeout), reports every item that was changed, names those never
-started, and raises :class:`Interrupted`; a second SIGINT ends the
-process at once. Items are handed out one at a time as workers free up,
-never queued in advance, so nothing is left waiting to start behind the
-user's back.
+started, and raises :class:`Interrupted`; a second SIGINT, half a
+second or more after the first, ends the process at once. Items are
+handed out one at a time as workers free up, never queued in advance, so
+nothing is left waiting to start behind the user's back.
 
 Standard library only, and nothing of novaclient or osc-lib: each front
 end turns failures into its own errors.
@@ -31,6 +31,7 @@ import contextlib
 import functools
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, ParamSpec, Protocol, TypeVar
 
@@ -43,6 +44,9 @@ INTERRUPTED_EXIT = 130
 # How many items not started the interrupted line names before it only
 # counts the rest.
 NAMED_NOT_STARTED = 10
+# A SIGINT this soon after the first is the same one delivered twice.
+SAME_INTERRUPT_SECONDS = 0.5
+_clock = time.monotonic
 
 
 class Writable(Protocol):
@@ -146,9 +150,20 @@ def _stop_on_sigint(stop: threading.Event) -> Iterator[None]:
 
     def first_interrupt(signum: int, frame: Any) -> None:
         stop.set()
-        # A second Ctrl-C ends the process at once, without waiting for
-        # the requests in flight.
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        first = _clock()
+
+        def second_interrupt(signum: int, frame: Any) -> None:
+            # ``timeout -s INT`` (and ``kill -INT -<group>``) deliver one
+            # interrupt twice, to the process and to its group, moments
+            # apart: that is still the first, and must not cost the report.
+            if _clock() - first < SAME_INTERRUPT_SECONDS:
+                return
+            # A real second Ctrl-C ends the process at once, without
+            # waiting for the requests in flight.
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            signal.raise_signal(signal.SIGINT)
+
+        signal.signal(signal.SIGINT, second_interrupt)
 
     signal.signal(signal.SIGINT, first_interrupt)
     try:

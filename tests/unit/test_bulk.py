@@ -63,7 +63,10 @@ def test_sigint_stops_starting_and_names_what_was_not_started():
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
-def test_second_sigint_is_left_to_end_the_process_at_once():
+def second_handler_after_first_sigint(monkeypatch, now: list[float]):
+    """Run a bulk change, send one real SIGINT from the first report, and
+    return the SIGINT handler then in place; ``now`` is the clock."""
+    monkeypatch.setattr(bulk, "_clock", lambda: now[0])
     seen = []
 
     def report(item: str, result: object, error: object) -> None:
@@ -73,7 +76,35 @@ def test_second_sigint_is_left_to_end_the_process_at_once():
 
     with pytest.raises(bulk.Interrupted):
         bulk.run(ITEMS, str.upper, report, 1)
-    assert seen == [signal.SIG_DFL]
+    return seen[0]
+
+
+def test_the_same_sigint_delivered_twice_still_reports(monkeypatch):
+    # timeout -s INT signals the process and then its group: two SIGINTs
+    # moments apart. The second must not kill the process unreported.
+    now = [100.0]
+    handler = second_handler_after_first_sigint(monkeypatch, now)
+    assert callable(handler)
+    raised = []
+    monkeypatch.setattr(bulk.signal, "raise_signal", raised.append)
+    now[0] += bulk.SAME_INTERRUPT_SECONDS / 2
+    handler(signal.SIGINT, None)
+    assert raised == []
+
+
+def test_a_later_second_sigint_ends_the_process_at_once(monkeypatch):
+    now = [100.0]
+    handler = second_handler_after_first_sigint(monkeypatch, now)
+    raised = []
+    installed = []
+    monkeypatch.setattr(bulk.signal, "raise_signal", raised.append)
+    monkeypatch.setattr(
+        bulk.signal, "signal", lambda sig, h: installed.append((sig, h))
+    )
+    now[0] += bulk.SAME_INTERRUPT_SECONDS
+    handler(signal.SIGINT, None)
+    assert installed == [(signal.SIGINT, signal.SIG_DFL)]
+    assert raised == [signal.SIGINT]
 
 
 def test_items_in_flight_finish_and_are_reported_none_start_after():
