@@ -110,6 +110,17 @@ SHOW_WHY = {
         "server, which then spares the schedule request",
     )
 }
+# disable and unset by UUID: the API answers a DELETE for a server that
+# does not exist exactly as for one without a schedule (api.md), so the
+# server is read first; by name, the lookup has already proved it.
+DISABLE_WHY = {
+    "server-get": (
+        "needed",
+        "the server, before the DELETE: the API answers a server that does "
+        "not exist as one without a schedule, so only this read can tell "
+        "that nothing was disabled",
+    )
+}
 RELEASE_WHY = {
     "schedule-GET": (
         "needed",
@@ -141,6 +152,7 @@ COMMANDS = [
         "scheduled-images-disable <server>",
         lambda s: ["nova", "scheduled-images-disable", s],
         _server_floor("schedule-DELETE"),
+        why=DISABLE_WHY,
     ),
     CommandCase(
         "nova",
@@ -205,6 +217,7 @@ COMMANDS = [
         "server image schedule unset <server>",
         lambda s: ["openstack", "server", "image", "schedule", "unset", s],
         _server_floor("schedule-DELETE"),
+        why=DISABLE_WHY,
     ),
     CommandCase(
         "openstack",
