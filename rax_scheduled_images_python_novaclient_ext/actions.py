@@ -326,9 +326,14 @@ def set_schedule(
     err: TextIO,
     current: Any = READ,
 ) -> domain.Schedule:
-    """Set ``wanted`` on ``server`` (an id or a Server), first warning on
-    ``err`` of what a lower retention deletes at the next run; with
-    ``dry_run`` only the warning.
+    """Set ``wanted`` on ``server`` (an id or a Server) and say on ``err``
+    what a lower retention deletes at the next run; with ``dry_run`` only
+    say it.
+
+    The images are read before the change, and the warning is written
+    once the change is made: a POST that fails, or a Ctrl-C that stops
+    this server before its POST, leaves no warning about a change that
+    did not happen.
 
     :param current: the schedule already read, if it was (else it is,
         and for a dry run, whose answer no POST checks, the server is
@@ -340,16 +345,16 @@ def set_schedule(
         current = current_schedule(schedules, server, confirm=dry_run)
     server_id = str(base.getid(server))
     lines = lowering_forecast(images, server_id, label, current, wanted)
+    done = wanted
+    if not dry_run:
+        # Ctrl-C between the read and the POST: nothing is changed for
+        # it. (bulk brings threads: imported when a schedule is set, not
+        # at every nova start-up.)
+        from rax_scheduled_images_python_novaclient_ext import bulk
+
+        change = bulk.unless_stopped(schedules.set)
+        done = change(server, wanted).to_schedule()
     if lines:
         # One write: concurrent servers' warnings must not interleave.
         err.write("".join(line + "\n" for line in lines))
-    if dry_run:
-        return wanted
-    # Ctrl-C between the read and the POST: nothing is changed for it.
-    # (bulk brings threads: imported when a schedule is set, not at every
-    # nova start-up.)
-    from rax_scheduled_images_python_novaclient_ext import bulk
-
-    change = bulk.unless_stopped(schedules.set)
-    done: domain.Schedule = change(server, wanted).to_schedule()
     return done

@@ -72,6 +72,21 @@ def test_nova_enable_lowering_warns_then_sets(nova, mock):
     ]
 
 
+def test_nova_enable_that_fails_warns_of_nothing(nova, mock):
+    # The warning speaks of a change made: a refused POST leaves none.
+    mock.get(SCHED_URL, json={"image_schedule": {"retention": 8}})
+    mock.post(
+        SCHED_URL,
+        status_code=400,
+        json={"badRequest": {"message": "Refused.", "code": 400}},
+    )
+    eight_images(mock)
+    result = nova("scheduled-images-enable", SERVER_ID, "3")
+    assert result.code == 1
+    assert not any("Retention 8 -> 3" in line for line in result.error_lines)
+    assert ("POST", SCHED_PATH) in api_calls(mock)
+
+
 def test_nova_enable_dry_run_only_warns(nova, mock):
     mock.get(SCHED_URL, json={"image_schedule": {"retention": 8}})
     eight_images(mock)
