@@ -26,7 +26,6 @@ end turns failures into its own errors.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import functools
 import signal
@@ -51,23 +50,6 @@ _clock = time.monotonic
 
 class Writable(Protocol):
     def write(self, text: str, /) -> Any: ...
-
-
-def parse_concurrency(value: str) -> int:
-    """``--concurrency``: how many items at once, a positive integer.
-
-    :raises argparse.ArgumentTypeError: for anything else (argparse's
-        one-line error, exit 2).
-    """
-    try:
-        number = int(value)
-    except ValueError:
-        number = 0
-    if number < 1:
-        raise argparse.ArgumentTypeError(
-            f"invalid count '{value}': it must be a positive integer."
-        )
-    return number
 
 
 class Interrupted(KeyboardInterrupt):

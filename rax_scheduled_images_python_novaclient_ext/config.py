@@ -44,3 +44,12 @@ NOW_ENV = "SCHEDULED_IMAGES_NOW"
 # `list_schedules` on a cloud whose server list shows no schedules) sends
 # at once.
 DEFAULT_CONCURRENCY = 8
+
+# The check's default ages (api.md, "Failures and their signs"): a daily
+# schedule is late after one missed run plus the hours a snapshot and its
+# retries take, missed after two (Rackspace's "contact support"); a
+# weekly one after one and two missed weeks plus its day-long window.
+DAILY_WARNING_HOURS = 28
+DAILY_CRITICAL_HOURS = 52
+WEEKLY_WARNING_DAYS = 8
+WEEKLY_CRITICAL_DAYS = 15

@@ -27,9 +27,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
+from rax_scheduled_images_python_novaclient_ext import config
 from rax_scheduled_images_python_novaclient_ext import schedule as domain
 
 OK = "ok"
@@ -65,10 +66,10 @@ class Thresholds:
     plus the day-long window in which a weekly image is taken).
     """
 
-    daily_warning: datetime.timedelta = 28 * HOUR
-    daily_critical: datetime.timedelta = 52 * HOUR
-    weekly_warning: datetime.timedelta = 8 * DAY
-    weekly_critical: datetime.timedelta = 15 * DAY
+    daily_warning: datetime.timedelta = config.DAILY_WARNING_HOURS * HOUR
+    daily_critical: datetime.timedelta = config.DAILY_CRITICAL_HOURS * HOUR
+    weekly_warning: datetime.timedelta = config.WEEKLY_WARNING_DAYS * DAY
+    weekly_critical: datetime.timedelta = config.WEEKLY_CRITICAL_DAYS * DAY
 
     def for_schedule(
         self, schedule: domain.Schedule
@@ -453,60 +454,6 @@ def iso_time(when: datetime.datetime) -> str:
     """An image time as JSON shows it: ISO 8601, UTC, ``Z``."""
     utc = when.astimezone(datetime.timezone.utc)
     return utc.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-# --- the check's options, the same for ``nova`` and ``openstack`` ---------
-
-
-def _age(unit: str) -> Callable[[str], datetime.timedelta]:
-    def parse(text: str) -> datetime.timedelta:
-        import argparse
-
-        try:
-            return parse_age(text, unit)
-        except domain.ScheduleError as error:
-            raise argparse.ArgumentTypeError(str(error)) from None
-
-    parse.__name__ = unit  # argparse names the type in its messages
-    return parse
-
-
-def _hours(value: datetime.timedelta) -> str:
-    return f"{value.total_seconds() / 3600:g}"
-
-
-def _days(value: datetime.timedelta) -> str:
-    return f"{value.total_seconds() / 86400:g}"
-
-
-def threshold_options() -> list[tuple[tuple[str, ...], dict[str, Any]]]:
-    """``(flags, keyword arguments)`` of the four age options."""
-    default = Thresholds()
-    specs = (
-        ("daily", "warning", "hours", default.daily_warning, "late"),
-        ("daily", "critical", "hours", default.daily_critical, "missed"),
-        ("weekly", "warning", "days", default.weekly_warning, "late"),
-        ("weekly", "critical", "days", default.weekly_critical, "missed"),
-    )
-    options: list[tuple[tuple[str, ...], dict[str, Any]]] = []
-    for kind, level, unit, value, state in specs:
-        shown = _hours(value) if unit == "hours" else _days(value)
-        options.append(
-            (
-                (f"--{kind}-{level}",),
-                {
-                    "metavar": f"<{unit}>",
-                    "type": _age(unit),
-                    "default": value,
-                    "help": (
-                        f"A server with a {kind} schedule is {state} "
-                        f"({level}) when its newest image is more than "
-                        f"this many {unit} old (default: {shown})."
-                    ),
-                },
-            )
-        )
-    return options
 
 
 def thresholds_from(args: Any) -> Thresholds:

@@ -23,7 +23,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from novaclient import exceptions, utils
 
-from rax_scheduled_images_python_novaclient_ext import actions, bulk, terminal
+from rax_scheduled_images_python_novaclient_ext import (
+    actions,
+    options,
+    terminal,
+)
 from rax_scheduled_images_python_novaclient_ext import schedule as domain
 from rax_scheduled_images_python_novaclient_ext.config import (
     DEFAULT_CONCURRENCY,
@@ -116,6 +120,9 @@ def change_each(
     After Ctrl-C, exit 130 with :mod:`.bulk`'s line, not novaclient's
     "terminating" one, which would say nothing of what was done.
     """
+    # bulk brings threads: imported when images change, not at start-up.
+    from rax_scheduled_images_python_novaclient_ext import bulk
+
     try:
         failures = bulk.change_each(
             found,
@@ -140,7 +147,7 @@ def concurrency_arg(what: str) -> Callable[[_Command], _Command]:
     return utils.arg(
         "--concurrency",
         metavar="<count>",
-        type=bulk.parse_concurrency,
+        type=options.parse_concurrency,
         default=DEFAULT_CONCURRENCY,
         help=f"{what} (default: {DEFAULT_CONCURRENCY}).",
     )

@@ -21,11 +21,7 @@ from typing import Any, TypeVar
 
 from novaclient import utils
 
-from rax_scheduled_images_python_novaclient_ext import (
-    clock,
-    health,
-    terminal,
-)
+from rax_scheduled_images_python_novaclient_ext import clock, options, terminal
 from rax_scheduled_images_python_novaclient_ext import schedule as domain
 from rax_scheduled_images_python_novaclient_ext.nova import common
 
@@ -35,7 +31,7 @@ T = TypeVar("T")
 def print_long(cs: Any, rows: Sequence[domain.ServerSchedule]) -> None:
     """``scheduled-images-list --long``: the schedules and their health."""
     # The fleet reader is imported when it reads, not at nova start-up.
-    from rax_scheduled_images_python_novaclient_ext import fleet
+    from rax_scheduled_images_python_novaclient_ext import fleet, health
 
     now = clock.now()
     read = fleet.read_health(common.images(cs), rows, now, health.Thresholds())
@@ -45,7 +41,7 @@ def print_long(cs: Any, rows: Sequence[domain.ServerSchedule]) -> None:
 
 
 def _threshold_options(func: Callable[..., T]) -> Callable[..., T]:
-    for flags, kwargs in reversed(health.threshold_options()):
+    for flags, kwargs in reversed(options.threshold_options()):
         func = utils.arg(*flags, **kwargs)(func)
     return func
 
@@ -69,6 +65,8 @@ def do_scheduled_images_check(cs: Any, args: argparse.Namespace) -> None:
     3 unknown (the cloud could not be read).
     """
     try:
+        from rax_scheduled_images_python_novaclient_ext import health
+
         thresholds = health.thresholds_from(args)
     except domain.ScheduleError as error:
         print(f"error: {error}", file=sys.stderr)

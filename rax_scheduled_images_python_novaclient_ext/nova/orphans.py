@@ -20,7 +20,7 @@ from typing import Any
 
 from novaclient import utils
 
-from rax_scheduled_images_python_novaclient_ext import bulk, terminal
+from rax_scheduled_images_python_novaclient_ext import terminal
 from rax_scheduled_images_python_novaclient_ext.nova import common
 
 _INCLUDE_KEPT_HELP = (
@@ -103,7 +103,10 @@ def do_scheduled_images_orphan_purge(
     touches images of servers that exist or that Nova gives no clear
     answer for, nor images of other projects.
     """
-    from rax_scheduled_images_python_novaclient_ext import deleted_servers
+    from rax_scheduled_images_python_novaclient_ext import (
+        bulk,
+        deleted_servers,
+    )
 
     try:
         deleted_servers.purge_as_asked(

@@ -30,7 +30,12 @@ from cliff import lister
 from novaclient import exceptions as nova_exceptions
 from osc_lib import exceptions
 
-from rax_scheduled_images_python_novaclient_ext import actions, bulk, terminal
+from rax_scheduled_images_python_novaclient_ext import (
+    actions,
+    bulk,
+    options,
+    terminal,
+)
 from rax_scheduled_images_python_novaclient_ext import images as images_api
 from rax_scheduled_images_python_novaclient_ext import schedule as domain
 from rax_scheduled_images_python_novaclient_ext.config import (
@@ -175,7 +180,7 @@ def add_concurrency_option(
     parser.add_argument(
         "--concurrency",
         metavar="<count>",
-        type=bulk.parse_concurrency,
+        type=options.parse_concurrency,
         default=DEFAULT_CONCURRENCY,
         help=f"{what} (default: {DEFAULT_CONCURRENCY}).",
     )

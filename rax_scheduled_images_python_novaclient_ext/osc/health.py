@@ -29,6 +29,7 @@ from rax_scheduled_images_python_novaclient_ext import (
     clock,
     fleet,
     health,
+    options,
 )
 from rax_scheduled_images_python_novaclient_ext import schedule as domain
 from rax_scheduled_images_python_novaclient_ext.osc import columns, common
@@ -96,7 +97,7 @@ class CheckSchedules(common.EscapingOutput, command.Command):
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
-        for flags, kwargs in health.threshold_options():
+        for flags, kwargs in options.threshold_options():
             parser.add_argument(*flags, **kwargs)
         parser.add_argument(
             "--server",
