@@ -19,8 +19,15 @@ and age images alike.
 from __future__ import annotations
 
 import datetime
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
+
+_FRACTION = re.compile(r"(?<=:\d\d)\.(\d+)")
+
+
+def _six_digits(match: re.Match[str]) -> str:
+    return "." + (match.group(1) + "000000")[:6]
 
 
 def parse_timestamp(value: object) -> datetime.datetime | None:
@@ -32,9 +39,11 @@ def parse_timestamp(value: object) -> datetime.datetime | None:
     """
     if not isinstance(value, str) or not value:
         return None
+    # Python 3.10's fromisoformat() takes neither the "Z" suffix nor a
+    # fraction of other than 3 or 6 digits (".5"): both are normalised.
+    text = _FRACTION.sub(_six_digits, value.replace("Z", "+00:00"), count=1)
     try:
-        # Python 3.10's fromisoformat() does not take the "Z" suffix.
-        when = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        when = datetime.datetime.fromisoformat(text)
         if when.tzinfo is None:
             when = when.replace(tzinfo=datetime.timezone.utc)
         # In UTC, so that no comparison overflows (0001-01-01T00:00+01:00).

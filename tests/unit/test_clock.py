@@ -67,6 +67,15 @@ def test_now_refuses_a_value_that_is_no_time():
             "2026-11-01T05:04:05+02:00",
             datetime.datetime(2026, 11, 1, 3, 4, 5, tzinfo=UTC),
         ),
+        # Any number of fraction digits (Python 3.10 takes only 3 or 6).
+        (
+            "2026-11-01T03:04:05.5Z",
+            datetime.datetime(2026, 11, 1, 3, 4, 5, 500000, tzinfo=UTC),
+        ),
+        (
+            "2026-11-01T03:04:05.123456789Z",
+            datetime.datetime(2026, 11, 1, 3, 4, 5, 123456, tzinfo=UTC),
+        ),
         ("", None),
         ("not a time", None),
         (None, None),
