@@ -35,13 +35,18 @@ UUID = re.compile(
 
 
 def _env(cloud: Sandbox, tmp_path, **extra: str) -> dict[str, str]:
-    return clean_env(
+    env = clean_env(
         **cloud.env(user="demo", keystone="v3"),
         NOVACLIENT_UUID_CACHE_DIR=str(tmp_path / "cache"),
         HOME=str(tmp_path),
         OS_CLIENT_CONFIG_FILE=str(tmp_path / "none.yaml"),
         **extra,
     )
+    # The terminal is the one each case describes: not an encoding this
+    # test's own runner set (tox sets PYTHONIOENCODING=utf-8).
+    if "PYTHONIOENCODING" not in extra:
+        env.pop("PYTHONIOENCODING", None)
+    return env
 
 
 def interrupt_after(argv, env, is_change, changes: int = 2):
