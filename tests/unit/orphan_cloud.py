@@ -17,10 +17,13 @@ MARKED_QUERY = (
 )
 
 
-def orphan(id_, day, server=GONE, size=1073741824, marked=True, owner="p1"):
+def orphan(
+    id_, day, server=GONE, size=1073741824, marked=True, owner="p1", name=None
+):
+    """An image of ``server`` made on day ``day`` of the month."""
     image = {
         "id": id_,
-        "name": f"Daily-gone-{day}",
+        "name": name or f"Daily-gone-{day}",
         "status": "active",
         "owner": owner,
         "size": size,

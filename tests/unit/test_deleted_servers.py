@@ -22,14 +22,12 @@ from novaclient import client as nova_client
 from rax_scheduled_images_python_novaclient_ext import bulk, orphans
 from rax_scheduled_images_python_novaclient_ext import deleted_servers as ds
 from rax_scheduled_images_python_novaclient_ext import images as i
-from rax_scheduled_images_python_novaclient_ext import schedule as domain
 
 from .conftest import AUTH_URL, COMPUTE, IMAGE, PASSWORD, TOKEN
+from .orphan_cloud import GONE, LIVE, orphan
 
 E = orphans.Existence
 NOW = datetime.datetime(2026, 12, 1, tzinfo=datetime.timezone.utc)
-GONE = "aaaaaaaa-0000-4000-8000-000000000001"
-LIVE = "bbbbbbbb-0000-4000-8000-000000000002"
 HIDDEN = "cccccccc-0000-4000-8000-000000000003"  # exists, not listed
 ODD = "dddddddd-0000-4000-8000-000000000004"
 COMPUTE2 = "http://compute2.test/v2/p1"
@@ -46,18 +44,7 @@ VERSION_DOC = {
 
 
 def image(id_, day, server=GONE, *, marked=True, owner="p1", size=1024):
-    found = {
-        "id": id_,
-        "name": f"Daily-x-{day}",
-        "status": "active",
-        "owner": owner,
-        "size": size,
-        "created_at": f"2026-11-{day:02d}T03:00:00Z",
-        "instance_uuid": server,
-    }
-    if marked:
-        found[domain.CREATED_BY_KEY] = domain.CREATED_BY_VALUE
-    return found
+    return orphan(id_, day, server, size, marked, owner, name=f"Daily-x-{day}")
 
 
 def cloud(mock, regions=("RegionOne",), image_regions=None, region=None):
