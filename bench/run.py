@@ -34,6 +34,7 @@ name in ``cases.NAMES``.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import pathlib
 import sys
@@ -88,9 +89,39 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     results["run_wall_s"] = round(time.perf_counter() - started, 1)
     results["machine"]["load_average_at_end"] = list(os.getloadavg())
+    if set(wanted) != set(cases.NAMES):
+        results = merged(pathlib.Path(opts.out) / "results.json", results)
     write_reports(results, pathlib.Path(opts.out))
     log(f"done in {results['run_wall_s']} s; results in {opts.out}")
     return 0
+
+
+def merged(previous: pathlib.Path, results: dict[str, Any]) -> dict[str, Any]:
+    """The cases of this run over those of the last full run.
+
+    ``--only`` measures some cases; the others keep their figures (and
+    the run they came from is named), so a partial run never loses the
+    rest of the report.
+    """
+    try:
+        old = json.loads(previous.read_text())
+    except (OSError, ValueError):
+        return results
+    if not isinstance(old, dict):
+        return results
+    runs = dict(old.get("partial_runs") or {})
+    for name in cases.NAMES:
+        if name in results:
+            runs[name] = {
+                "machine": results["machine"],
+                "quick": results["quick"],
+            }
+    combined = {**old, **results}
+    combined["machine"] = old.get("machine", results["machine"])
+    combined["quick"] = old.get("quick", results["quick"])
+    combined["run_wall_s"] = old.get("run_wall_s", results["run_wall_s"])
+    combined["partial_runs"] = runs
+    return combined
 
 
 if __name__ == "__main__":
