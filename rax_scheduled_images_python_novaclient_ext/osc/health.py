@@ -22,6 +22,7 @@ import argparse
 from collections.abc import Sequence
 from typing import Any
 
+from novaclient import exceptions
 from osc_lib.command import command
 
 from rax_scheduled_images_python_novaclient_ext import (
@@ -136,8 +137,9 @@ class CheckSchedules(common.EscapingOutput, command.Command):
         try:
             check_options = check.options_from(parsed_args)
             names = common.check_server_names(parsed_args.server)
-        except Exception as error:  # a bad argument: the check's UNKNOWN
-            lines, code = check.unknown(fleet.describe_error(error))
+        except (domain.ScheduleError, exceptions.CommandError) as error:
+            # A bad argument: the check's UNKNOWN, in its own words.
+            lines, code = check.unknown(str(error))
             self.app.stdout.write("\n".join(lines) + "\n")
             return code
         try:
