@@ -295,3 +295,23 @@ def test_fleet_image_list_reads_one_scan_for_many_servers(
         ("GET", "/v2/p1/servers/detail?os-si:image_schedule=true"),
         ("GET", "/v2/images?owner=p1&limit=1000"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("formatter", "expected"),
+    [
+        ("value", f"{WEB1} web1 weekly MONDAY 2 "),
+        ("csv", f'"{WEB1}","web1","weekly","MONDAY",2,"","",""'),
+    ],
+)
+def test_list_long_value_and_csv_show_a_missing_value_empty(
+    openstack: Any, mock: Any, formatter: str, expected: str
+):
+    weekly_and_daily(mock)
+    result = openstack(
+        "server", "image", "schedule", "list", "--long", "-f", formatter
+    )
+    assert result.code == 0, result.err
+    assert "None" not in result.out
+    web1 = [line for line in result.out.splitlines() if WEB1 in line][0]
+    assert web1.startswith(expected)
