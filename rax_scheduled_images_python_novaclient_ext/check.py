@@ -181,8 +181,7 @@ def _where(reads: Sequence[RegionRead]) -> str:
         return text
     regions = sorted({read.region or "unknown" for read in reads})
     return (
-        f"{text}, region{'s' if len(regions) > 1 else ''} "
-        f"{', '.join(regions)}"
+        f"{text}, region{'s' if len(regions) > 1 else ''} {', '.join(regions)}"
     )
 
 
