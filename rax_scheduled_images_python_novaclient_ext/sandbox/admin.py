@@ -68,9 +68,9 @@ from .protocol import (
 )
 from .regions import delete_server, set_answer
 from .regionset import set_failing
-from .state import State
 from .scheduler import SNAPSHOT_OUTCOMES
 from .seed import DEMO_PROJECT_ID, make_image
+from .state import State
 
 if TYPE_CHECKING:
     from .server import Sandbox
