@@ -140,6 +140,6 @@ class RegionLister:
         # produce_output says: the failed regions' code is set here.
         self._failed_regions = ()
         result: int = super().run(parsed_args)  # type: ignore[misc]
-        for failed in self._failed_regions:
-            self.app.stderr.write(regions.failure_line(failed) + "\n")
+        for region in self._failed_regions:
+            self.app.stderr.write(regions.failure_line(region) + "\n")
         return 1 if self._failed_regions else result
