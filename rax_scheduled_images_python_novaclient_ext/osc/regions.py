@@ -138,7 +138,7 @@ class RegionLister:
     def run(self, parsed_args: argparse.Namespace) -> int:
         # cliff's Lister exits 0 once the rows are out, whatever
         # produce_output says: the failed regions' code is set here.
-        self._failed_regions = ()
+        self._failed_regions = []
         result: int = super().run(parsed_args)  # type: ignore[misc]
         for region in self._failed_regions:
             self.app.stderr.write(regions.failure_line(region) + "\n")
