@@ -34,6 +34,8 @@ a session or threads.
 from __future__ import annotations
 
 import dataclasses
+import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Generic, TypeVar
 
@@ -180,23 +182,70 @@ def read_each(
     read: Callable[[R], T],
     region_of: Callable[[R], str],
     parallel: int = MAX_PARALLEL_REGIONS,
+    timeout: float | None = None,
 ) -> list[RegionResult[T]]:
     """``read`` every target at the same time (at most ``parallel`` at
     once); one result per target, in the order given, a failure as its
-    reason (:func:`describe`). Ctrl-C is not caught."""
-    if not targets:
-        return []
-    from concurrent import futures
+    reason (:func:`describe`).
 
-    def one(target: R) -> RegionResult[T]:
-        try:
-            return RegionResult(region_of(target), read(target))
-        except Exception as error:  # kept beside the others, never lost
-            return RegionResult(region_of(target), error=describe(error))
+    :param timeout: seconds to wait for all of them; a region still
+        reading then is a failure ("no answer within N s"), and its
+        thread, a daemon, is left behind (it holds nothing the command
+        still needs, and does not keep the process alive). None: wait
+        as long as they take.
 
-    workers = max(1, min(parallel, len(targets)))
-    with futures.ThreadPoolExecutor(workers) as pool:
-        return list(pool.map(one, targets))
+    Ctrl-C is not caught: the waiting is interrupted at once.
+    """
+    results: list[RegionResult[T] | None] = [None] * len(targets)
+    gate = threading.BoundedSemaphore(max(1, parallel))
+
+    def one(index: int, target: R) -> None:
+        with gate:
+            try:
+                found = RegionResult(region_of(target), read(target))
+            except Exception as error:  # kept beside the others, never lost
+                found = RegionResult(region_of(target), error=describe(error))
+            results[index] = found
+
+    threads = [
+        threading.Thread(
+            target=one, args=(index, target), daemon=True, name="region"
+        )
+        for index, target in enumerate(targets)
+    ]
+    for thread in threads:
+        thread.start()
+    deadline = None if timeout is None else time.monotonic() + timeout
+    for thread in threads:
+        left = None if deadline is None else deadline - time.monotonic()
+        thread.join(None if left is None else max(0.0, left))
+    return [
+        result
+        if result is not None
+        else RegionResult(
+            region_of(target), error=f"no answer within {timeout:g} s"
+        )
+        for result, target in zip(results, targets, strict=True)
+    ]
+
+
+def parse_timeout(value: str) -> float:
+    """``--region-timeout``: seconds, more than 0.
+
+    :raises argparse.ArgumentTypeError: for anything else.
+    """
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds < float("inf"):
+        import argparse
+
+        raise argparse.ArgumentTypeError(
+            f"invalid timeout '{value}': it must be a number of seconds "
+            "above 0."
+        )
+    return seconds
 
 
 def catalog_regions(session: Any, auth: Any, interface: str) -> list[str]:

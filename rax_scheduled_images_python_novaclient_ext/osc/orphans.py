@@ -214,7 +214,12 @@ def purge_regions(app: Any, parsed_args: argparse.Namespace) -> None:
         )
 
     targets = osc_regions.clients(app, parsed_args)
-    results = regions.read_each(targets, one, lambda found: found.region)
+    results = regions.read_each(
+        targets,
+        one,
+        lambda found: found.region,
+        timeout=parsed_args.region_timeout,
+    )
     failed = planned = 0
     for clients, result in zip(targets, results, strict=True):
         if result.failed:

@@ -55,6 +55,17 @@ def add_options(parser: argparse.ArgumentParser) -> None:
             "Region column, key 'region', is added)"
         ),
     )
+    parser.add_argument(
+        "--region-timeout",
+        metavar="<seconds>",
+        type=regions.parse_timeout,
+        default=None,
+        help=(
+            "With --all-regions or --region: a region not read within "
+            "this many seconds counts as one that could not be read "
+            "(default: no limit)"
+        ),
+    )
 
 
 def asked(parsed_args: argparse.Namespace) -> bool:
@@ -104,7 +115,10 @@ def read(
 ) -> list[regions.RegionResult[T]]:
     """``read_one`` in every region asked for, at the same time."""
     return regions.read_each(
-        clients(app, parsed_args), read_one, lambda found: found.region
+        clients(app, parsed_args),
+        read_one,
+        lambda found: found.region,
+        timeout=parsed_args.region_timeout,
     )
 
 
@@ -155,7 +169,12 @@ def check_reads(
         result.value
         if result.value is not None
         else fleet.RegionRead(result.region, None, [], [], result.error)
-        for result in regions.read_each(targets, one, lambda f: f.region)
+        for result in regions.read_each(
+            targets,
+            one,
+            lambda found: found.region,
+            timeout=parsed_args.region_timeout,
+        )
     ]
 
 

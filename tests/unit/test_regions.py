@@ -3,7 +3,9 @@ with the failures kept beside them."""
 
 from __future__ import annotations
 
+import argparse
 import threading
+import time
 import types
 
 import pytest
@@ -103,3 +105,46 @@ def test_a_generic_404_means_no_scheduled_images_service():
 def test_a_refusal_is_its_own_words():
     error = regions.RegionError("No region LON in the catalog.")
     assert regions.describe(error) == "No region LON in the catalog."
+
+
+def test_a_region_still_reading_at_the_timeout_is_kept_as_a_failure():
+    released = threading.Event()
+
+    def read(name: str) -> str:
+        if name == "ORD":
+            released.wait(10)
+        return name.lower()
+
+    try:
+        results = regions.read_each(CATALOG, read, lambda n: n, timeout=0.3)
+    finally:
+        released.set()
+    assert [(r.region, r.value, r.error) for r in results] == [
+        ("DFW", "dfw", None),
+        ("ORD", None, "no answer within 0.3 s"),
+        ("IAD", "iad", None),
+    ]
+
+
+def test_at_most_parallel_regions_are_read_at_once():
+    running, most = [0], [0]
+    lock = threading.Lock()
+
+    def read(name: str) -> str:
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.05)
+        with lock:
+            running[0] -= 1
+        return name
+
+    regions.read_each(CATALOG * 3, read, lambda n: n, parallel=2)
+    assert most[0] == 2
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "soon", "inf", "nan"])
+def test_a_timeout_must_be_seconds_above_zero(value):
+    with pytest.raises(argparse.ArgumentTypeError):
+        regions.parse_timeout(value)
+    assert regions.parse_timeout("2.5") == 2.5

@@ -6,6 +6,7 @@ session's default, and ORD), each with its own compute and image hosts.
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any
 
 import pytest
@@ -318,3 +319,43 @@ def test_check_server_with_several_regions_is_unknown(regions, mock):
     assert result.out.startswith(
         "SCHEDULED IMAGES UNKNOWN - --server names servers of one region"
     )
+
+
+def test_a_region_past_the_timeout_is_a_failed_region(regions, mock):
+    released = threading.Event()
+
+    def slow(request, context):
+        released.wait(10)
+        return {"servers": []}
+
+    schedules(mock, {"json": slow})
+    try:
+        result = regions(
+            "server", "image", "schedule", "list", "--all-regions",
+            "--region-timeout", "0.5", "-f", "value",
+        )  # fmt: skip
+    finally:
+        released.set()
+    assert result.code == 1
+    assert result.out.split() == ["RegionOne", WEB, "web", "Daily", "7"]
+    assert result.error_lines == [
+        "Region ORD could not be read: no answer within 0.5 s"
+    ]
+
+
+def test_check_of_one_region_named_takes_server(regions, mock):
+    mock.get(
+        f"{ORD_COMPUTE}/servers/{ORD_WEB}",
+        json={"server": listed(ORD_WEB, "ord", 2)},
+    )
+    mock.get(f"{ORD_IMAGE}/v2/images", json={"images": []})
+    result = regions(
+        "server", "image", "schedule", "check", "--region", "ORD",
+        "--server", ORD_WEB,
+    )  # fmt: skip
+    assert result.out.startswith("SCHEDULED IMAGES WARNING - 1 scheduled")
+    assert result.code == 1
+    assert {h for _, h in hosts(mock)} == {
+        "ord-compute.test",
+        "ord-image.test",
+    }
