@@ -22,6 +22,7 @@ import argparse
 from collections.abc import Sequence
 from typing import Any
 
+from novaclient import exceptions
 from osc_lib.command import command
 
 from rax_scheduled_images_python_novaclient_ext import (
@@ -83,9 +84,8 @@ def long_table(
     """:func:`long_list` with the compute client and image manager given
     (one region's)."""
     now = clock.now()
-    if rows:
-        # The join is wrong across two regions: refused, as the purge.
-        fleet.check_same_region(compute, images)
+    # The join is wrong across two regions: refused, as the purge.
+    fleet.check_same_region(compute, images)
     read = fleet.read_health(
         images,
         rows,
@@ -159,8 +159,9 @@ class CheckSchedules(common.EscapingOutput, command.Command):
         try:
             check_options = check.options_from(parsed_args)
             names = common.check_server_names(parsed_args.server)
-        except Exception as error:  # a bad argument: the check's UNKNOWN
-            lines, code = check.unknown(fleet.describe_error(error))
+        except (domain.ScheduleError, exceptions.CommandError) as error:
+            # A bad argument: the check's UNKNOWN, in its own words.
+            lines, code = check.unknown(str(error))
             self.app.stdout.write("\n".join(lines) + "\n")
             return code
         try:

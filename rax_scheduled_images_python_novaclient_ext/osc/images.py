@@ -92,7 +92,10 @@ class ListScheduledImages(
                 self.app,
                 parsed_args,
                 lambda clients: _every_server_of(
-                    clients.schedules, clients.images, parsed_args.concurrency
+                    clients.compute,
+                    clients.schedules,
+                    clients.images,
+                    parsed_args.concurrency,
                 ),
             )
             return self.table(parsed_args, FLEET_COLUMNS, results)
@@ -117,14 +120,20 @@ class ListScheduledImages(
         self, concurrency: int
     ) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
         return FLEET_COLUMNS, _every_server_of(
-            common.schedules(self.app), common.images(self.app), concurrency
+            common.compute(self.app),
+            common.schedules(self.app),
+            common.images(self.app),
+            concurrency,
         )
 
 
 def _every_server_of(
-    schedules: Any, images: Any, concurrency: int
+    compute: Any, schedules: Any, images: Any, concurrency: int
 ) -> list[tuple[str, ...]]:
     """The image rows of every scheduled server, in one region."""
+    # Servers of one region joined with another's images would all
+    # look imageless: refused, as the purge does (no request sent).
+    fleet.check_same_region(compute, images)
     scheduled = [
         (row.server_id, row.schedule.retention)
         for row in schedules.list_schedules(concurrency=concurrency)

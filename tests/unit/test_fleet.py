@@ -138,8 +138,10 @@ def now(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def one_server(mock: rm.Mocker, images: list[dict[str, Any]]) -> None:
+    # Any query: list --long asks for the scheduled servers, the check
+    # for every server (the list carries each one's schedule).
     mock.get(
-        f"{COMPUTE}/servers/detail?OS-SI:image_schedule=True",
+        f"{COMPUTE}/servers/detail",
         json=listed((SERVER_ID, "myserver", {"retention": 3})),
     )
     mock.get(
@@ -185,8 +187,9 @@ def test_nova_check_ok_exit_0(nova: Any, mock: rm.Mocker, now: None):
     assert (result.code, result.out) == (
         0,
         "SCHEDULED IMAGES OK - 1 scheduled server: 1 ok; 10 B in their "
-        "images | 'ok'=1;;; 'failed-images'=0;;; 'no-images'=0;;; "
-        "'late'=0;;; 'missed'=0;;; 'size'=10B;;;\n",
+        "images; 0 servers without a schedule | 'ok'=1;;; "
+        "'failed-images'=0;;; 'no-images'=0;;; 'late'=0;;; 'missed'=0;;; "
+        "'clock-skew'=0;;; 'size'=10B;;; 'unscheduled'=0;;;\n",
     )
 
 
@@ -235,30 +238,53 @@ def test_nova_check_with_garbage_from_the_image_api_is_unknown(
     assert len(result.out.splitlines()) == 1
 
 
-def test_nova_check_bad_ages_exit_2_with_one_line(nova: Any, mock: rm.Mocker):
+def test_nova_check_bad_ages_are_unknown_exit_3(nova: Any, mock: rm.Mocker):
     result = nova(
         "scheduled-images-check",
         "--weekly-warning", "9", "--weekly-critical", "3",
     )  # fmt: skip
-    assert result.code == 2
-    assert result.error_lines == [
-        "error: The weekly critical age (3d) is below the weekly warning "
-        "age (9d): it must be the same or longer."
-    ]
+    assert (result.code, result.out) == (
+        3,
+        "SCHEDULED IMAGES UNKNOWN - The weekly critical age (3d) is below "
+        "the weekly warning age (9d): it must be the same or longer.\n",
+    )
     assert api_calls(mock) == []
     negative = nova("scheduled-images-check", "--daily-critical", "-5")
-    assert negative.code == 2
-    assert (
-        "error: argument --daily-critical: Invalid age '-5': it must be a "
-        "positive number of hours." in negative.error_lines
+    assert negative.code == 3
+    assert negative.out == (
+        "SCHEDULED IMAGES UNKNOWN - nova scheduled-images-check: argument "
+        "--daily-critical: Invalid age '-5': it must be a positive number "
+        "of hours.\n"
     )
+    assert api_calls(mock) == []
+
+
+@pytest.mark.parametrize(
+    ("argv", "reason"),
+    [
+        (["--bogus"], "unrecognized arguments: --bogus"),
+        (["--server"], "argument --server: expected one argument"),
+        # (argparse quotes the choices from Python 3.12.? on)
+        (["--unscheduled", "maybe"], "argument --unscheduled: invalid "),
+    ],
+)
+def test_nova_check_argparse_errors_are_unknown_exit_3(
+    nova: Any, mock: rm.Mocker, argv: list[str], reason: str
+) -> None:
+    result = nova("scheduled-images-check", *argv)
+    assert result.code == 3
+    assert result.out.startswith(
+        f"SCHEDULED IMAGES UNKNOWN - nova scheduled-images-check: {reason}"
+    )
+    assert len(result.out.splitlines()) == 1
+    assert api_calls(mock) == []
 
 
 def test_nova_check_of_many_servers_scans_marked_images_once(
     nova: Any, mock: rm.Mocker, now: None
 ):
     mock.get(
-        f"{COMPUTE}/servers/detail?OS-SI:image_schedule=True",
+        f"{COMPUTE}/servers/detail",
         json=listed(*[(sid, f"s{n}", {"retention": 2}) for n, sid in
                       enumerate(IDS)]),
     )  # fmt: skip
@@ -273,9 +299,12 @@ def test_nova_check_of_many_servers_scans_marked_images_once(
     assert result.out.startswith(
         "SCHEDULED IMAGES OK - 4 scheduled servers: 4 ok;"
     )
+    # One server list (unfiltered: it shows each server's schedule, and
+    # the servers without one), one page of the project's images (all of
+    # them: an image kept by `keep` still proves the service ran).
     assert api_calls(mock) == [
-        ("GET", "/v2/p1/servers/detail?os-si:image_schedule=true"),
-        ("GET", f"/v2/images?owner=p1&limit=1000&{MARKER}"),
+        ("GET", "/v2/p1/servers/detail"),
+        ("GET", "/v2/images?owner=p1&limit=1000"),
     ]
 
 
@@ -302,3 +331,124 @@ def test_nova_check_named_server_without_schedule_is_unknown(
         f"SCHEDULED IMAGES UNKNOWN - Server myserver ({SERVER_ID}) has no "
         "image schedule: there is nothing to check.\n",
     )
+
+
+# --- read_region: one region's read, never raising --------------------------
+
+
+class FakeCompute:
+    class client:  # noqa: N801 - novaclient's attribute name
+        endpoint_override = "http://compute.test"
+
+
+class FakeSchedules:
+    def __init__(self, rows: list[Any], error: Exception | None = None):
+        self.rows, self.error = rows, error
+
+    def list_schedules(self, all_servers: bool, concurrency: int) -> Any:
+        assert all_servers  # one listing for both kinds of server
+        if self.error is not None:
+            raise self.error
+        return self.rows
+
+
+class FakeImageManager(FakeImages):
+    def project_id(self) -> str:
+        return "p1"
+
+    def endpoint_region(self) -> None:
+        return None
+
+
+def test_read_region_splits_scheduled_and_unscheduled_servers() -> None:
+    from rax_scheduled_images_python_novaclient_ext import check
+    from rax_scheduled_images_python_novaclient_ext import schedule as domain
+
+    rows = [
+        domain.ServerSchedule("s0", "db", domain.Schedule(3)),
+        domain.ServerSchedule("s1", "web", None),
+        domain.ServerSchedule("s2", "scratch", None),
+    ]
+    read = fleet.read_region(
+        FakeCompute,
+        lambda: FakeSchedules(rows),
+        lambda: FakeImageManager([]),
+        [],
+        check.CheckOptions(ignore_servers=("scr*",)),
+    )
+    assert (read.region, read.project, read.error) == (None, "p1", None)
+    assert [(r.server_name, r.state) for r in read.rows] == [
+        ("db", "no-images")
+    ]
+    assert [(r.server_name, r.state) for r in read.unscheduled] == [
+        ("web", "unscheduled")
+    ]
+
+
+def test_read_region_turns_a_cloud_error_into_its_error() -> None:
+    from novaclient import exceptions
+
+    from rax_scheduled_images_python_novaclient_ext import check
+
+    read = fleet.read_region(
+        FakeCompute,
+        lambda: FakeSchedules([], exceptions.Forbidden(403, "no")),
+        lambda: FakeImageManager([]),
+        [],
+        check.CheckOptions(),
+    )
+    assert (read.rows, read.unscheduled, read.error) == (
+        [],
+        [],
+        "Forbidden: no (HTTP 403)",
+    )
+
+
+def test_nova_check_counts_unscheduled_and_takes_the_new_options(
+    nova: Any, mock: rm.Mocker, now: None
+):
+    mock.get(
+        f"{COMPUTE}/servers/detail",
+        json={
+            "servers": [
+                {
+                    "id": SERVER_ID,
+                    "name": "myserver",
+                    "OS-SI:image_schedule": {"retention": 3},
+                },
+                {"id": IDS[0], "name": "web"},
+                {"id": IDS[1], "name": "tmp-1"},
+            ]
+        },
+    )
+    mock.get(
+        f"{IMAGE}/v2/images?instance_uuid={SERVER_ID}&limit=1000",
+        json={"images": [glance_image("a1", 10)]},
+    )
+    result = nova(
+        "scheduled-images-check", "--unscheduled", "warning",
+        "--ignore-server", "tmp-*",
+    )  # fmt: skip
+    assert result.code == 1, result.out + result.err
+    assert result.out.splitlines()[1:] == [
+        f"unscheduled: web ({IDS[0]}): no image schedule"
+    ]
+    assert "; 1 server without a schedule |" in result.out
+    assert api_calls(mock) == [
+        ("GET", "/v2/p1/servers/detail"),
+        ("GET", f"/v2/images?instance_uuid={SERVER_ID.lower()}&limit=1000"),
+    ]
+
+
+def test_nova_check_of_an_empty_project_is_unknown_unless_allowed(
+    nova: Any, mock: rm.Mocker, now: None
+):
+    mock.get(f"{COMPUTE}/servers/detail", json={"servers": []})
+    result = nova("scheduled-images-check")
+    assert result.code == 3
+    assert result.out.startswith(
+        "SCHEDULED IMAGES UNKNOWN - no scheduled servers found in project "
+    )
+    allowed = nova("scheduled-images-check", "--allow-empty")
+    assert allowed.code == 0
+    assert allowed.out.startswith("SCHEDULED IMAGES OK - 0 scheduled ")
