@@ -359,3 +359,27 @@ def test_check_of_one_region_named_takes_server(regions, mock):
         "ord-compute.test",
         "ord-image.test",
     }
+
+
+def test_a_region_without_the_service_on_either_alias_is_named(regions, mock):
+    # ORD's Nova ignores the filters and serves no schedule route at all.
+    schedules(mock, {"json": {"servers": [server(ORD_WEB, "ord")]}})
+    mock.get(
+        f"{ORD_COMPUTE}/servers/detail?RAX-SI:image_schedule=True",
+        json={"servers": [server(ORD_WEB, "ord")]},
+    )
+    for alias in ("os-si-image-schedule", "rax-si-image-schedule"):
+        mock.get(
+            f"{ORD_COMPUTE}/servers/{ORD_WEB}/{alias}",
+            status_code=404,
+            json={"itemNotFound": {"code": 404, "message": "Not found"}},
+        )
+    result = regions(
+        "server", "image", "schedule", "list", "--all-regions", "-f", "value"
+    )
+    assert result.code == 1
+    assert result.out.split() == ["RegionOne", WEB, "web", "Daily", "7"]
+    assert result.error_lines == [
+        "Region ORD could not be read: no Scheduled Images service under "
+        "either alias (HTTP 404)"
+    ]
