@@ -119,7 +119,11 @@ class PurgeOrphanedImages(common.EscapingOutput, command.Command):
     server is kept unless --keep 0. A server counts as deleted only when
     the compute service answers 404 for it (twice); servers it gives no
     clear answer for are skipped. Images of existing servers and of
-    other projects are never touched.
+    other projects are never touched. With --all-regions or --region,
+    each region's images are judged by that region's own compute service
+    and deleted through its own Image API; every line starts with its
+    region, and a region that could not be read deletes nothing and
+    makes the command exit 1.
     """
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
