@@ -35,6 +35,9 @@ from rax_scheduled_images_python_novaclient_ext import (
 )
 from rax_scheduled_images_python_novaclient_ext import schedule as domain
 from rax_scheduled_images_python_novaclient_ext.osc import columns, common
+from rax_scheduled_images_python_novaclient_ext.osc import (
+    regions as osc_regions,
+)
 
 # The formats that a program reads: their keys and values are a
 # contract (bytes, hours, ISO times, None); a table is for people.
@@ -67,10 +70,22 @@ def long_list(
     A table gets titles and human units; the machine formats the keys
     of :data:`..health.LONG_KEYS` and plain numbers.
     """
+    return long_table(
+        common.compute(app), common.images(app), parsed_args, rows
+    )
+
+
+def long_table(
+    compute: Any,
+    images: Any,
+    parsed_args: argparse.Namespace,
+    rows: Sequence[domain.ServerSchedule],
+) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
+    """:func:`long_list` with the compute client and image manager given
+    (one region's)."""
     now = clock.now()
-    images = common.images(app)
     # The join is wrong across two regions: refused, as the purge.
-    fleet.check_same_region(common.compute(app), images)
+    fleet.check_same_region(compute, images)
     read = fleet.read_health(
         images,
         rows,
@@ -87,6 +102,13 @@ def long_list(
         columns.shown(health_columns.long_cells(r), parsed_args)
         for r in read.rows
     ]
+
+
+def long_columns(parsed_args: argparse.Namespace) -> tuple[str, ...]:
+    """The columns :func:`long_table` gives for the format asked for."""
+    if getattr(parsed_args, "formatter", "table") in MACHINE_FORMATS:
+        return health_columns.LONG_KEYS
+    return health_columns.LONG_COLUMNS
 
 
 class CheckSchedules(common.EscapingOutput, command.Command):
@@ -127,6 +149,7 @@ class CheckSchedules(common.EscapingOutput, command.Command):
             "How many image or schedule requests to run at the same time "
             "when they are asked server by server",
         )
+        osc_regions.add_options(parser)
         # A bad argument is the check's UNKNOWN (exit 3, one line on
         # stdout), not argparse's usage text and exit 2.
         options.check_error_parser(parser, lambda: self.app.stdout)
@@ -148,13 +171,18 @@ class CheckSchedules(common.EscapingOutput, command.Command):
         except Exception as error:  # login, catalog: the check's UNKNOWN
             lines, code = check.unknown(fleet.describe_error(error))
         else:
-            lines, code = fleet.check_fleet(
-                lambda: common.compute(self.app),
-                lambda: common.schedules(self.app),
-                lambda: common.images(self.app),
-                names,
-                check_options,
-                parsed_args.concurrency,
-            )
+            if osc_regions.asked(parsed_args):
+                lines, code = osc_regions.check(
+                    self.app, parsed_args, names, check_options
+                )
+            else:
+                lines, code = fleet.check_fleet(
+                    lambda: common.compute(self.app),
+                    lambda: common.schedules(self.app),
+                    lambda: common.images(self.app),
+                    names,
+                    check_options,
+                    parsed_args.concurrency,
+                )
         self.app.stdout.write("\n".join(lines) + "\n")
         return code

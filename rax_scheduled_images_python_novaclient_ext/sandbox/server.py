@@ -24,10 +24,11 @@ import gc
 import os
 import sys
 import threading
+from collections.abc import Sequence
 from types import TracebackType
 from typing import Any
 
-from . import environment, persistence
+from . import environment, persistence, regionset
 from .faults import DEFAULT_FAULT_CODES, FaultInjector, FaultSettings
 from .handler import MAX_BODY, HTTPServer
 from .model import (
@@ -103,6 +104,8 @@ class Sandbox:
         server_page_max: int = 1000,
         verbose: bool = False,
         second_region: str | None = None,
+        regions: Sequence[str] | None = None,
+        failing_region: str | None = None,
     ) -> None:
         _check_settings(alias, max_retention)
         self.alias = alias
@@ -120,6 +123,7 @@ class Sandbox:
             max_retention=max_retention,
             second_region=second_region,
         )
+        self._set_regions(regions, failing_region)
         self.faults = FaultInjector(
             FaultSettings(
                 seed=seed,
@@ -134,7 +138,28 @@ class Sandbox:
         self._clock = parse_time(clock) if isinstance(clock, str) else clock
         self._start_blank()
         self.state = self._initial_state()
+        self.region_states = self._region_states()
         _settle(self.state)
+
+    def _set_regions(
+        self, regions: Sequence[str] | None, failing: str | None
+    ) -> None:
+        """The regions served (see regionset.py) and the failing one.
+
+        :raises ValueError: for unusable names, or a failing region that
+            is not served.
+        """
+        names = list(regions or [])
+        if regions is not None:
+            regionset.check_names(names, self.settings.second_region)
+            self.settings.region = names[0]
+            self.settings.extra_regions = tuple(names[1:])
+        # Region name -> the status its every API request answers.
+        self.failing_regions: dict[str, int] = {}
+        if failing is not None:
+            if failing not in (names or [self.settings.region]):
+                raise ValueError(f"no region {failing} to make fail")
+            self.failing_regions[failing] = 503
 
     def _start_blank(self) -> None:
         """The lock, an empty request log, no server running yet."""
@@ -212,6 +237,27 @@ class Sandbox:
             persistence.save(state, path)
         return state
 
+    def _region_states(self) -> dict[str, State]:
+        """Each region after the first, seeded on the first's users."""
+        return {
+            name: regionset.build_region(
+                self.state, name, number, self.seed, self.fleet
+            )
+            for number, name in enumerate(self.settings.extra_regions, 1)
+        }
+
+    @property
+    def regions(self) -> dict[str, State]:
+        """Every region's state by name, the first region's first."""
+        return {self.settings.region: self.state, **self.region_states}
+
+    def region_state(self, name: str | None) -> State:
+        """The state of region `name` (None: the first region).
+
+        :raises KeyError: for a region the sandbox does not serve.
+        """
+        return self.state if name is None else self.regions[name]
+
     def persist(self) -> None:
         """Save the state when a state file is configured."""
         if self._state_path:
@@ -222,6 +268,7 @@ class Sandbox:
         """Throw away every change and start again from the seed."""
         with self.lock:
             self.state = self._fresh_state()
+            self.region_states = self._region_states()
             _settle(self.state)
             self.persist()
 
@@ -240,14 +287,19 @@ class Sandbox:
                     f"{format_time(self.state.clock)} is past the year 9999"
                 ) from None
             report = tick(self.state, days)
+            # Every region's service runs its daily job, on one clock.
+            for state in self.region_states.values():
+                more = tick(state, days)
+                report.created += more.created
+                report.deleted += more.deleted
             self.persist()
         return report
 
     def set_clock(self, value: str | dt.datetime) -> None:
         with self.lock:
-            self.state.clock = (
-                parse_time(value) if isinstance(value, str) else value
-            )
+            clock = parse_time(value) if isinstance(value, str) else value
+            for state in self.regions.values():
+                state.clock = clock
             self.persist()
 
     # ----- request log ----------------------------------------------------
