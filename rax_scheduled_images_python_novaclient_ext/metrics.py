@@ -124,17 +124,6 @@ class RegionReadLike(Protocol):
 
 
 @dataclasses.dataclass(frozen=True)
-class FailedRead:
-    """A region that could not be read at all (a failed login or
-    catalog, before any region's own read): its metrics say so."""
-
-    region: str | None
-    error: str
-    rows: tuple[health.ServerHealth, ...] = ()
-    unscheduled: tuple[health.ServerHealth, ...] = ()
-
-
-@dataclasses.dataclass(frozen=True)
 class Sample:
     """One line of the file: a family, its label values in the family's
     order, and the value."""

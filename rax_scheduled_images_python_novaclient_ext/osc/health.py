@@ -19,6 +19,7 @@ with the ``nova`` commands so both print the same states.
 from __future__ import annotations
 
 import argparse
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -30,6 +31,7 @@ from rax_scheduled_images_python_novaclient_ext import (
     fleet,
     health,
     health_columns,
+    metrics,
     options,
 )
 from rax_scheduled_images_python_novaclient_ext import schedule as domain
@@ -127,6 +129,16 @@ class CheckSchedules(common.EscapingOutput, command.Command):
             "How many image or schedule requests to run at the same time "
             "when they are asked server by server",
         )
+        parser.add_argument(
+            "--prometheus-file",
+            metavar="<path>",
+            help=(
+                "Also write what the check read as Prometheus metrics to "
+                "this file, for node_exporter's textfile collector (name "
+                "it *.prom). Written whole or not at all; a path that "
+                "cannot be written makes the check UNKNOWN."
+            ),
+        )
         # A bad argument is the check's UNKNOWN (exit 3, one line on
         # stdout), not argparse's usage text and exit 2.
         options.check_error_parser(parser, lambda: self.app.stdout)
@@ -136,24 +148,73 @@ class CheckSchedules(common.EscapingOutput, command.Command):
         try:
             check_options = check.options_from(parsed_args)
             names = common.check_server_names(parsed_args.server)
+            if parsed_args.prometheus_file == "":
+                raise domain.ScheduleError("--prometheus-file needs a path.")
         except Exception as error:  # a bad argument: the check's UNKNOWN
             lines, code = check.unknown(fleet.describe_error(error))
             self.app.stdout.write("\n".join(lines) + "\n")
             return code
+        # The read's time for Prometheus is the real one, whatever
+        # SCHEDULED_IMAGES_NOW says: alerts compare it with time().
+        started, start = time.time(), time.monotonic()
+        reads = self._read(parsed_args, names, check_options)
+        lines, code = check.report(reads, check_options)
+        if parsed_args.prometheus_file is not None:
+            lines, code = with_metrics(
+                parsed_args.prometheus_file,
+                reads,
+                (started, time.monotonic() - start),
+                (lines, code),
+            )
+        self.app.stdout.write("\n".join(lines) + "\n")
+        return code
+
+    def _read(
+        self,
+        parsed_args: argparse.Namespace,
+        names: Sequence[str],
+        check_options: check.CheckOptions,
+    ) -> list[fleet.RegionRead]:
+        """The check's region reads; a failed login is one failed read."""
         try:
             # osc-lib's own set-up, now that a failure can be caught.
             self.auth_required = True
             self.app.prepare_to_run_command(self)
         except Exception as error:  # login, catalog: the check's UNKNOWN
-            lines, code = check.unknown(fleet.describe_error(error))
-        else:
-            lines, code = fleet.check_fleet(
+            return [
+                fleet.RegionRead(
+                    None, None, [], [], fleet.describe_error(error)
+                )
+            ]
+        return [
+            fleet.read_region(
                 lambda: common.compute(self.app),
                 lambda: common.schedules(self.app),
                 lambda: common.images(self.app),
                 names,
                 check_options,
-                parsed_args.concurrency,
+                concurrency=parsed_args.concurrency,
             )
-        self.app.stdout.write("\n".join(lines) + "\n")
-        return code
+        ]
+
+
+def with_metrics(
+    path: str,
+    reads: Sequence[fleet.RegionRead],
+    timing: tuple[float, float],
+    result: tuple[list[str], int],
+) -> tuple[list[str], int]:
+    """Write the Prometheus file of ``reads``; the check's ``result``
+    when it is written, else UNKNOWN (exit 3) with the reason first and
+    the check's own lines after it, so nothing it read is lost.
+
+    :param timing: when the read started (Unix seconds) and how long it
+        took (seconds).
+    """
+    started, duration = timing
+    try:
+        metrics.write(path, reads, started, duration)
+    except metrics.MetricsFileError as error:
+        unknown, code = check.unknown(str(error))
+        return [*unknown, *result[0]], code
+    return result

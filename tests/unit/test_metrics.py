@@ -4,7 +4,6 @@ atomic write."""
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
 import os
 import pathlib
@@ -15,7 +14,7 @@ from collections.abc import Sequence
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from rax_scheduled_images_python_novaclient_ext import health, metrics
+from rax_scheduled_images_python_novaclient_ext import fleet, health, metrics
 from rax_scheduled_images_python_novaclient_ext import schedule as domain
 
 UTC = datetime.timezone.utc
@@ -26,17 +25,16 @@ STARTED = 1_794_312_000.5
 ODD_NAME = 'we"b\\1\nété ☕'
 
 
-@dataclasses.dataclass
-class Read:
-    """The shape of fleet.RegionRead, as the check hands it over."""
-
-    region: str | None
-    project: str | None = "100001"
-    rows: list[health.ServerHealth] = dataclasses.field(default_factory=list)
-    unscheduled: list[health.ServerHealth] = dataclasses.field(
-        default_factory=list
+def region_read(
+    region: str | None,
+    rows: list[health.ServerHealth] | None = None,
+    unscheduled: list[health.ServerHealth] | None = None,
+    error: str | None = None,
+) -> fleet.RegionRead:
+    """A region's read as the check hands it over."""
+    return fleet.RegionRead(
+        region, "100001", rows or [], unscheduled or [], error
     )
-    error: str | None = None
 
 
 def row(
@@ -91,7 +89,7 @@ def key(name: str, **labels: str) -> tuple[str, tuple[tuple[str, str], ...]]:
 
 def test_a_read_becomes_every_named_sample(tmp_path: pathlib.Path) -> None:
     reads = [
-        Read(
+        region_read(
             "DFW",
             rows=[
                 row("s-1", ODD_NAME),
@@ -135,8 +133,8 @@ def test_a_failed_region_has_read_success_0_and_no_server_sample(
     tmp_path: pathlib.Path,
 ) -> None:
     reads = [
-        Read("DFW", rows=[row("s-1", "web")]),
-        Read(
+        region_read("DFW", rows=[row("s-1", "web")]),
+        region_read(
             "ORD",
             rows=[row("s-9", "stale")],
             unscheduled=[row("s-8", "x", retention=None, state=None)],
@@ -155,7 +153,7 @@ def test_a_failed_region_has_read_success_0_and_no_server_sample(
 
 def test_a_server_without_an_active_image_has_no_last_image_sample() -> None:
     found = metrics.samples(
-        [Read(None, rows=[row("s-1", "new", last=None, counted=0)])],
+        [region_read(None, rows=[row("s-1", "new", last=None, counted=0)])],
         STARTED,
         0.1,
     )
@@ -165,7 +163,7 @@ def test_a_server_without_an_active_image_has_no_last_image_sample() -> None:
 
 
 def test_the_one_region_of_a_login_is_the_empty_label() -> None:
-    found = metrics.samples([Read(None)], STARTED, 0.1)
+    found = metrics.samples([region_read(None)], STARTED, 0.1)
     assert [(s.family.name, s.labels, s.value) for s in found] == [
         (metrics.UNSCHEDULED.name, ("",), 0.0),
         (metrics.READ_SUCCESS.name, ("",), 1.0),
@@ -175,7 +173,7 @@ def test_the_one_region_of_a_login_is_the_empty_label() -> None:
 
 
 def test_a_failed_login_is_a_failed_read(tmp_path: pathlib.Path) -> None:
-    found = written(tmp_path, [metrics.FailedRead(None, "Unauthorized")])
+    found = written(tmp_path, [region_read(None, error="Unauthorized")])
     assert found == {
         key("read_success", region=""): 0.0,
         key("read_timestamp_seconds"): STARTED,
@@ -200,7 +198,7 @@ def test_the_file_replaces_the_old_one_whole(tmp_path: pathlib.Path) -> None:
     path = tmp_path / "scheduled_images.prom"
     path.write_text("# the old file\n", encoding="utf-8")
     with open(path, encoding="utf-8") as reader:
-        metrics.write(str(path), [Read("DFW")], STARTED, 1.0)
+        metrics.write(str(path), [region_read("DFW")], STARTED, 1.0)
         assert reader.read() == "# the old file\n"
     assert "scheduled_images_read_success" in path.read_text("utf-8")
     assert sorted(os.listdir(tmp_path)) == ["scheduled_images.prom"]
@@ -230,7 +228,7 @@ def test_an_unwritable_path_is_an_error_that_leaves_nothing(
     path = _unwritable(tmp_path, how)
     before = sorted(os.listdir(tmp_path))
     with pytest.raises(metrics.MetricsFileError) as raised:
-        metrics.write(str(path), [Read("DFW")], STARTED, 1.0)
+        metrics.write(str(path), [region_read("DFW")], STARTED, 1.0)
     assert str(raised.value) == (
         f"Cannot write the Prometheus file '{path}': {reason}"
     )
@@ -251,7 +249,7 @@ def test_a_refused_rename_keeps_the_old_file(
     monkeypatch.setattr(os, "rename", refuse)
     monkeypatch.setattr(os, "replace", refuse)
     with pytest.raises(metrics.MetricsFileError) as raised:
-        metrics.write(str(path), [Read("DFW")], STARTED, 1.0)
+        metrics.write(str(path), [region_read("DFW")], STARTED, 1.0)
     assert str(raised.value).endswith(": Permission denied")
     assert path.read_text(encoding="utf-8") == "old\n"
     assert os.listdir(tmp_path) == ["scheduled_images.prom"]
