@@ -23,6 +23,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from novaclient import exceptions
 from osc_lib.command import command
 
 from rax_scheduled_images_python_novaclient_ext import (
@@ -149,7 +150,9 @@ class CheckSchedules(common.EscapingOutput, command.Command):
             check_options = check.options_from(parsed_args)
             names = common.check_server_names(parsed_args.server)
             if parsed_args.prometheus_file == "":
-                raise domain.ScheduleError("--prometheus-file needs a path.")
+                raise exceptions.CommandError(
+                    "--prometheus-file needs a path."
+                )
         except Exception as error:  # a bad argument: the check's UNKNOWN
             lines, code = check.unknown(fleet.describe_error(error))
             self.app.stdout.write("\n".join(lines) + "\n")
