@@ -34,7 +34,7 @@ from keystoneauth1 import exceptions as ks_exceptions
 from novaclient import exceptions
 from oslo_utils import uuidutils
 
-from rax_scheduled_images_python_novaclient_ext import retry
+from rax_scheduled_images_python_novaclient_ext import provenance, retry
 from rax_scheduled_images_python_novaclient_ext import schedule as domain
 from rax_scheduled_images_python_novaclient_ext.catalog import catalog_region
 from rax_scheduled_images_python_novaclient_ext.errors import Refused
@@ -288,9 +288,12 @@ class ImageManager:
         """Exempt ``image`` from the service's counting and pruning.
 
         Removes the ``org.openstack__1__created_by`` property, by which
-        the service recognises its images; nothing else on the image
-        changes. An image without the marker is already kept: nothing is
-        sent and False is returned.
+        the service recognises its images, and in the same PATCH records
+        that the service made it (``scheduled_images_kept =
+        scheduled_images_service``, this project's own property), so
+        the health view still counts it as proof that the schedule ran.
+        Nothing else on the image changes. An image without the marker
+        is already kept: nothing is sent and False is returned.
 
         :returns: True when the image was changed.
         :raises novaclient.exceptions.ClientException: when the Image API
@@ -301,7 +304,7 @@ class ImageManager:
             return False
         self._patch_to(
             image,
-            [{"op": "remove", "path": _marker_path()}],
+            provenance.keep_patch(image),
             done=lambda now: not domain.is_marked(now),
         )
         return True
@@ -310,7 +313,9 @@ class ImageManager:
         """Hand ``image`` back to the service: mark it as its own again.
 
         From the next scheduled image of its server on, the service
-        counts it against the retention and may delete it. An image that
+        counts it against the retention and may delete it. The property
+        ``keep`` recorded (``scheduled_images_kept``) is removed in the
+        same PATCH. An image that
         already carries the marker is left alone: nothing is sent and
         False is returned.
 
@@ -323,19 +328,8 @@ class ImageManager:
         domain.check_releasable(image)
         if domain.is_marked(image):
             return False
-        # JSON patch "add" of a key that exists is refused by Glance
-        # (409); a marker with some other value is replaced instead.
-        op = "replace" if domain.CREATED_BY_KEY in image else "add"
         self._patch_to(
-            image,
-            [
-                {
-                    "op": op,
-                    "path": _marker_path(),
-                    "value": domain.CREATED_BY_VALUE,
-                }
-            ],
-            done=domain.is_marked,
+            image, provenance.release_patch(image), done=domain.is_marked
         )
         return True
 
@@ -489,7 +483,3 @@ class ImageManager:
 
 # The 1.0.0 name, for programs that import it.
 ScheduledImageManager = ImageManager
-
-
-def _marker_path() -> str:
-    return f"/{domain.CREATED_BY_KEY}"

@@ -174,18 +174,22 @@ class CheckServerAction(argparse._AppendAction):
     is added to report errors as the check's UNKNOWN.
 
     novaclient builds each subcommand's parser itself from the
-    ``@utils.arg`` specs; argparse sets ``container`` on an action when
-    it is added, the one moment an extension's code sees that parser.
+    ``@utils.arg`` specs and hands it to no extension code; the action
+    is made inside that parser's ``add_argument``, the one moment an
+    extension sees it (argparse files the action under a group, which
+    does not know its parser).
     """
 
-    @property
-    def container(self) -> Any:
-        return self.__dict__.get("_container")
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        import sys
 
-    @container.setter
-    def container(self, parser: Any) -> None:
-        self.__dict__["_container"] = parser
-        if isinstance(parser, argparse.ArgumentParser):
-            import sys
-
-            check_error_parser(parser, lambda: sys.stdout)
+        frame = sys._getframe(1)
+        for _ in range(4):  # add_argument, maybe behind a subclass's
+            if frame is None:
+                break
+            parser = frame.f_locals.get("self")
+            if isinstance(parser, argparse.ArgumentParser):
+                check_error_parser(parser, lambda: sys.stdout)
+                break
+            frame = frame.f_back

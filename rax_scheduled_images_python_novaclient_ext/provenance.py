@@ -73,3 +73,34 @@ def made_by_service(
     if domain.is_marked(image) or is_kept_mark(image):
         return True
     return named_by_service(image.get("name"), server_name)
+
+
+def _path(key: str) -> str:
+    return f"/{key}"
+
+
+def _set(image: Mapping[str, Any], key: str, value: str) -> dict[str, Any]:
+    # JSON patch "add" of a key that exists is refused by Glance (409):
+    # a key with some other value is replaced instead.
+    op = "replace" if key in image else "add"
+    return {"op": op, "path": _path(key), "value": value}
+
+
+def keep_patch(image: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The JSON patch (Image API v2.1 paths) that keeps ``image``: the
+    marker removed and :data:`KEPT_KEY` set, in one request, so that no
+    image is ever left unmarked without the record of who made it."""
+    return [
+        {"op": "remove", "path": _path(domain.CREATED_BY_KEY)},
+        _set(image, KEPT_KEY, KEPT_VALUE),
+    ]
+
+
+def release_patch(image: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The JSON patch that hands ``image`` back to the service: the
+    marker set, and :data:`KEPT_KEY` removed when present, in one
+    request."""
+    ops = [_set(image, domain.CREATED_BY_KEY, domain.CREATED_BY_VALUE)]
+    if KEPT_KEY in image:
+        ops.append({"op": "remove", "path": _path(KEPT_KEY)})
+    return ops

@@ -153,8 +153,9 @@ class CheckSchedules(common.EscapingOutput, command.Command):
                 raise exceptions.CommandError(
                     "--prometheus-file needs a path."
                 )
-        except Exception as error:  # a bad argument: the check's UNKNOWN
-            lines, code = check.unknown(fleet.describe_error(error))
+        except (domain.ScheduleError, exceptions.CommandError) as error:
+            # A bad argument: the check's UNKNOWN, in its own words.
+            lines, code = check.unknown(str(error))
             self.app.stdout.write("\n".join(lines) + "\n")
             return code
         # The read's time for Prometheus is the real one, whatever

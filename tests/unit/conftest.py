@@ -232,7 +232,15 @@ class Result:
 
 # The JSON patches that keep and release send (Image API v2).
 MARKER_PATH = "/org.openstack__1__created_by"
-PATCH_REMOVE = [{"op": "remove", "path": MARKER_PATH}]
+# keep also records, in the same PATCH, that the service made the image.
+PATCH_REMOVE = [
+    {"op": "remove", "path": MARKER_PATH},
+    {
+        "op": "add",
+        "path": "/scheduled_images_kept",
+        "value": "scheduled_images_service",
+    },
+]
 PATCH_ADD = [
     {"op": "add", "path": MARKER_PATH, "value": "scheduled_images_service"}
 ]

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rax_scheduled_images_python_novaclient_ext import health
+from rax_scheduled_images_python_novaclient_ext import health, health_columns
 from rax_scheduled_images_python_novaclient_ext import schedule as domain
 
 from .conftest import (
@@ -52,7 +52,7 @@ def test_recent_daily_image_is_ok_with_last_image_and_counts() -> None:
         ]
     )
     assert row.state == "ok"
-    assert row.reason == "newest image 3h old"
+    assert row.reason == "newest image Daily-db-new, 3h old"
     assert row.last is not None and row.last.id == "new"
     assert row.last.name == "Daily-db-new"
     assert row.age == hours(3)
@@ -93,7 +93,7 @@ def test_late_reason_gives_age_and_limit() -> None:
     row = one([image(hours(30))])
     assert (row.state, row.reason) == (
         "late",
-        "newest image 30h old (daily warning after 28h)",
+        "newest image Daily-db-i-1, 30h old (daily warning after 28h)",
     )
 
 
@@ -101,7 +101,7 @@ def test_missed_weekly_reason_in_days() -> None:
     row = one([image(datetime.timedelta(days=16, hours=2))], WEEKLY)
     assert (row.state, row.reason) == (
         "missed",
-        "newest image 16d 2h old (weekly critical after 15d)",
+        "newest image Daily-db-i-1, 16d 2h old (weekly critical after 15d)",
     )
 
 
@@ -139,7 +139,7 @@ def test_marked_image_not_active_after_4_hours_has_failed(status: str) -> None:
     )
     assert (row.state, row.reason) == (
         "failed-images",
-        "newest image 2h old; 1 failed image to delete",
+        "newest image Daily-db-good, 2h old; 1 failed image to delete",
     )
     assert (row.counted, row.failed) == (1, 1)
     assert row.size == GIB  # a failed image without a size counts 0
@@ -172,7 +172,7 @@ def test_late_wins_over_failed_and_says_both() -> None:
     row = one([image(hours(40)), image(hours(9), status="killed")])
     assert (row.state, row.reason) == (
         "late",
-        "newest image 40h old (daily warning after 28h); "
+        "newest image Daily-db-i-1, 40h old (daily warning after 28h); "
         "1 failed image to delete",
     )
 
@@ -187,11 +187,11 @@ def test_missed_wins_over_failed() -> None:
     assert row.reason.endswith("; 2 failed images to delete")
 
 
-def test_only_failed_images_is_no_images() -> None:
+def test_only_failed_images_is_no_images_since_when() -> None:
     row = one([image(hours(9), status="error")])
     assert (row.state, row.reason) == (
         "no-images",
-        "no ACTIVE scheduled image yet; 1 failed image to delete",
+        "no ACTIVE image; 1 failed since 2025-01-10 03:00 UTC",
     )
 
 
@@ -206,9 +206,9 @@ def test_newest_is_by_time_not_by_order_and_status_any_case() -> None:
     assert row.counted == 2
 
 
-def test_server_without_schedule_has_no_state() -> None:
+def test_server_without_schedule_is_unscheduled() -> None:
     row = one([image(hours(100))], schedule=None)
-    assert (row.state, row.reason) == (None, None)
+    assert (row.state, row.reason) == ("unscheduled", "no image schedule")
     assert row.counted == 1
 
 
@@ -341,7 +341,8 @@ def test_critical_equal_to_warning_is_allowed() -> None:
 @pytest.mark.parametrize(
     ("age", "text"),
     [
-        (datetime.timedelta(seconds=59), "0m"),
+        (datetime.timedelta(seconds=59), "59s"),
+        (datetime.timedelta(seconds=61), "1m"),
         (hours(27) + datetime.timedelta(minutes=59, seconds=59), "27h 59m"),
         (hours(28), "28h"),
         (hours(71), "71h"),
@@ -370,7 +371,7 @@ def test_format_size(size: int, text: str) -> None:
 
 def test_long_cells_and_values() -> None:
     row = one([image(hours(30), size=GIB), image(hours(1), marked=False)])
-    assert health.long_cells(row) == (
+    assert health_columns.long_cells(row) == (
         SERVER,
         "db",
         "Daily",
@@ -385,7 +386,11 @@ def test_long_cells_and_values() -> None:
         "late",
     )
     assert dict(
-        zip(health.LONG_KEYS, health.long_values(row), strict=True)
+        zip(
+            health_columns.LONG_KEYS,
+            health_columns.long_values(row),
+            strict=True,
+        )
     ) == {
         "server_id": SERVER,
         "server_name": "db",
@@ -400,13 +405,14 @@ def test_long_cells_and_values() -> None:
         "kept": 1,
         "size_bytes": GIB,
         "state": "late",
-        "reason": "newest image 30h old (daily warning after 28h)",
+        "reason": "newest image Daily-db-i-1, 30h old (daily warning "
+        "after 28h)",
     }
 
 
 def test_long_values_of_a_server_without_schedule_or_images() -> None:
     row = one([], schedule=None)
-    assert health.long_values(row) == (
+    assert health_columns.long_values(row) == (
         SERVER,
         "db",
         None,
@@ -419,10 +425,10 @@ def test_long_values_of_a_server_without_schedule_or_images() -> None:
         0,
         0,
         0,
-        None,
-        None,
+        "unscheduled",
+        "no image schedule",
     )
-    assert health.long_cells(row)[2:7] == (None,) * 5
+    assert health_columns.long_cells(row)[2:7] == (None,) * 5
 
 
 # --- properties ---------------------------------------------------------
@@ -444,14 +450,17 @@ images_strategy = st.lists(
 
 @FAST
 @given(images_strategy, schedules)
-def test_state_is_always_one_of_the_five(
+def test_state_is_always_one_of_the_six(
     images: list[dict[str, Any]], schedule: domain.Schedule
 ) -> None:
     row = one(images, schedule)
-    assert row.state in ("ok", "late", "missed", "no-images", "failed-images")
+    assert row.state in health.STATES
     assert row.reason
     assert row.counted + row.failed + (row.kept or 0) <= len(images)
-    assert (row.last is None) == (row.state == "no-images")
+    if row.state in ("ok", "failed-images"):
+        assert row.last is not None
+    if row.state == "no-images":
+        assert row.last is None
 
 
 @FAST
@@ -475,3 +484,155 @@ def test_the_order_of_images_does_not_matter(
     images: list[dict[str, Any]], schedule: domain.Schedule
 ) -> None:
     assert one(images, schedule) == one(list(reversed(images)), schedule)
+
+
+# --- 1.2.0: never a false ok ----------------------------------------------
+
+
+def test_image_dated_more_than_an_hour_ahead_is_clock_skew() -> None:
+    row = one([image(-hours(5 * 24), image_id="ahead"), image(hours(3))])
+    assert row.state == "clock-skew"
+    assert row.reason == (
+        "image Daily-db-ahead is dated 5d after now (2025-01-10T12:00:00Z); "
+        "SCHEDULED_IMAGES_NOW is not set: check this machine's clock"
+    )
+
+
+def test_clock_skew_says_when_scheduled_images_now_set_it() -> None:
+    server = domain.ServerSchedule(SERVER, "db", DAILY)
+    tally = health.FleetTally([server], NOW, now_override="2025-01-10T12Z")
+    tally.add([image(-hours(2), image_id="ahead")])
+    (row,) = tally.rows(health.Thresholds())
+    assert (row.state, row.reason) == (
+        "clock-skew",
+        "image Daily-db-ahead is dated 2h after now (2025-01-10T12:00:00Z); "
+        "SCHEDULED_IMAGES_NOW is set to 2025-01-10T12Z",
+    )
+
+
+@pytest.mark.parametrize(
+    ("ahead", "state"),
+    [
+        (hours(1), "ok"),
+        (hours(1) + datetime.timedelta(seconds=1), "clock-skew"),
+    ],
+)
+def test_clock_skew_starts_after_one_hour(
+    ahead: datetime.timedelta, state: str
+) -> None:
+    assert one([image(-ahead)]).state == state
+
+
+def test_failed_images_older_than_critical_without_active_is_missed() -> None:
+    failed = [
+        image(hours(24 * n + 5), status="killed", image_id=f"k{n}")
+        for n in range(5)
+    ]
+    row = one(failed)
+    assert (row.state, row.reason) == (
+        "missed",
+        "no ACTIVE image; 5 failed since 2025-01-06 07:00 UTC "
+        "(daily critical after 52h)",
+    )
+
+
+def test_failed_images_past_warning_only_is_late() -> None:
+    row = one([image(hours(30), status="error")])
+    assert (row.state, row.reason) == (
+        "late",
+        "no ACTIVE image; 1 failed since 2025-01-09 06:00 UTC "
+        "(daily warning after 28h)",
+    )
+
+
+def test_no_images_says_yet_only_without_failures() -> None:
+    assert one([]).reason == "no ACTIVE scheduled image yet"
+    # An image still being taken is no evidence of an older schedule.
+    taking = one([image(hours(1), status="saving")])
+    assert taking.reason == "no ACTIVE scheduled image yet"
+
+
+def test_kept_image_of_the_service_counts_for_freshness() -> None:
+    kept = image(hours(20), marked=False, image_id="k")
+    kept["scheduled_images_kept"] = "scheduled_images_service"
+    row = one([kept, image(hours(40))])
+    assert (row.state, row.reason) == (
+        "ok",
+        "newest image Daily-db-k (kept), 20h old",
+    )
+    assert row.last is not None and row.last.kept
+    # Still not counted against the retention: the service ignores it.
+    assert (row.counted, row.kept) == (1, 1)
+
+
+@pytest.mark.parametrize(
+    ("name", "fresh"),
+    [
+        ("Daily-db-1736430000", True),
+        ("weekly-DB-1736430000", False),  # the server name is exact
+        ("WEEKLY-db-1736430000", True),  # the prefix in any case
+        ("Daily-db-copy", False),
+        ("my-db-backup", False),
+    ],
+)
+def test_image_kept_before_1_2_0_is_recognised_by_its_name(
+    name: str, fresh: bool
+) -> None:
+    kept = dict(image(hours(20), marked=False), name=name)
+    row = one([kept, image(hours(40))])
+    assert row.state == ("ok" if fresh else "late")
+
+
+def test_kept_name_of_another_server_does_not_count() -> None:
+    kept = dict(image(hours(1), marked=False, server=OTHER), name="Daily-db-1")
+    assert one([kept]).state == "no-images"
+
+
+def test_kept_image_not_active_does_not_count() -> None:
+    kept = image(hours(1), marked=False, status="killed")
+    kept["scheduled_images_kept"] = "scheduled_images_service"
+    assert one([kept]).state == "no-images"
+
+
+# --- wording ---------------------------------------------------------------
+
+
+def test_an_age_just_past_the_limit_reads_differently() -> None:
+    row = one([image(hours(28) + datetime.timedelta(seconds=1))])
+    assert row.reason == (
+        "newest image Daily-db-i-1, 28h 0m 1s old (daily warning after 28h)"
+    )
+
+
+def test_a_limit_under_a_minute_reads_in_seconds() -> None:
+    strict = health.Thresholds(
+        daily_warning=datetime.timedelta(seconds=3.6),
+        daily_critical=datetime.timedelta(seconds=30),
+    )
+    row = one([image(datetime.timedelta(seconds=10))], DAILY, strict)
+    assert row.reason == (
+        "newest image Daily-db-i-1, 10s old (daily warning after 3s)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("age", "limit", "text"),
+    [
+        (hours(30), hours(28), "30h"),
+        (hours(28) + datetime.timedelta(seconds=1), hours(28), "28h 0m 1s"),
+        (
+            datetime.timedelta(days=8, seconds=5),
+            datetime.timedelta(days=8),
+            "8d 0h 0m 5s",
+        ),
+        (
+            hours(28) + datetime.timedelta(microseconds=5),
+            hours(28),
+            "more than 28h",
+        ),
+    ],
+)
+def test_format_beyond(
+    age: datetime.timedelta, limit: datetime.timedelta, text: str
+) -> None:
+    assert health.format_beyond(age, limit) == text

@@ -159,6 +159,30 @@ def test_release_adds_the_marker(images, mock):
     assert request.json() == PATCH_ADD
 
 
+def test_keep_replaces_a_kept_record_of_another_value(images, mock):
+    mock.patch(f"{IMAGE}/v2/images/{IMG1}", json=glance_image(IMG1, 1))
+    image = {**glance_image(IMG1, 1), "scheduled_images_kept": "x"}
+    assert images.keep(image) is True
+    assert mock.last_request.json() == [
+        PATCH_REMOVE[0],
+        {**PATCH_REMOVE[1], "op": "replace"},
+    ]
+
+
+def test_release_removes_keeps_record_in_the_same_patch(images, mock):
+    mock.patch(f"{IMAGE}/v2/images/{IMG1}", json=glance_image(IMG1, 1))
+    kept = {
+        **glance_image(IMG1, 1, marked=False),
+        "scheduled_images_kept": "scheduled_images_service",
+    }
+    assert images.release(kept) is True
+    assert image_calls(mock) == [("PATCH", f"/v2/images/{IMG1}")]
+    assert mock.last_request.json() == [
+        *PATCH_ADD,
+        {"op": "remove", "path": "/scheduled_images_kept"},
+    ]
+
+
 def test_release_replaces_a_marker_with_another_value(images, mock):
     mock.patch(f"{IMAGE}/v2/images/{IMG1}", json=glance_image(IMG1, 1))
     image = {**glance_image(IMG1, 1, marked=False), s.CREATED_BY_KEY: "me"}

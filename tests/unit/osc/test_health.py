@@ -17,6 +17,9 @@ from .conftest import COMPUTE, SERVER_ID, WEB1, WEB2, WEB3, api_calls
 
 NOW = "2026-11-10T12:00:00Z"
 LISTED = f"{COMPUTE}/servers/detail?OS-SI:image_schedule=True"
+# Every server: the check's one listing (it carries the schedules); a
+# mock of it answers the filtered listing of list --long too.
+EVERY = f"{COMPUTE}/servers/detail"
 FOUR = [SERVER_ID, WEB1, WEB2, WEB3]
 
 
@@ -36,7 +39,7 @@ def listing(*entries: tuple[str, str, dict[str, Any]]) -> dict[str, Any]:
 
 def weekly_and_daily(mock: rm.Mocker) -> None:
     mock.get(
-        LISTED,
+        EVERY,
         json=listing(
             (SERVER_ID, "myserver", {"retention": 3}),
             (WEB1, "web1", {"retention": 2, "day_of_week": "MONDAY"}),
@@ -79,7 +82,8 @@ def test_list_long_json_has_the_contract_keys(openstack: Any, mock: Any):
             "kept": 1,
             "size_bytes": 2048,
             "state": "failed-images",
-            "reason": "newest image 8h 55m old; 1 failed image to delete",
+            "reason": "newest image Daily-myserver-1710, 8h 55m old; 1 "
+            "failed image to delete",
         },
         {
             "server_id": WEB1,
@@ -133,12 +137,13 @@ def test_check_warning_exit_1(openstack: Any, mock: Any):
     assert result.code == 1
     assert result.out.splitlines() == [
         "SCHEDULED IMAGES WARNING - 2 scheduled servers: 0 ok, 1 no-images, "
-        "1 failed-images; 2.0 KiB in their images | 'ok'=0;;; "
-        "'failed-images'=1;;; 'no-images'=1;;; 'late'=0;;; 'missed'=0;;; "
-        "'size'=2048B;;;",
+        "1 failed-images; 2.0 KiB in their images; 0 servers without a "
+        "schedule | 'ok'=0;;; 'failed-images'=1;;; 'no-images'=1;;; "
+        "'late'=0;;; 'missed'=0;;; 'clock-skew'=0;;; 'size'=2048B;;; "
+        "'unscheduled'=0;;;",
         f"no-images: web1 ({WEB1}): no ACTIVE scheduled image yet",
-        f"failed-images: myserver ({SERVER_ID}): newest image 8h 55m old; "
-        "1 failed image to delete",
+        f"failed-images: myserver ({SERVER_ID}): newest image "
+        "Daily-myserver-1710, 8h 55m old; 1 failed image to delete",
     ]
 
 
@@ -174,7 +179,7 @@ def test_check_of_named_servers_only(openstack: Any, mock: Any):
 def test_check_exit_code_is_the_verdict(
     openstack: Any, mock: Any, image_day: int, code: int, verdict: str
 ):
-    mock.get(LISTED, json=listing((SERVER_ID, "myserver", {"retention": 3})))
+    mock.get(EVERY, json=listing((SERVER_ID, "myserver", {"retention": 3})))
     mock.get(
         f"{IMAGE}/v2/images?instance_uuid={SERVER_ID}&limit=1000",
         json={"images": [glance_image("a1", image_day)]},
@@ -199,7 +204,7 @@ def test_check_failed_login_is_unknown_exit_3(openstack: Any, mock: Any):
 
 def test_check_refused_listing_is_unknown(openstack: Any, mock: Any):
     mock.get(
-        LISTED,
+        EVERY,
         status_code=503,
         json={"serviceUnavailable": {"message": "down", "code": 503}},
     )
@@ -212,19 +217,50 @@ def test_check_refused_listing_is_unknown(openstack: Any, mock: Any):
     assert "down" in result.out
 
 
-def test_check_critical_below_warning_exit_2_sends_nothing(
+def test_check_critical_below_warning_is_unknown_and_sends_nothing(
     openstack: Any, mock: Any
 ):
     result = openstack(
         "server", "image", "schedule", "check",
         "--daily-warning", "30", "--daily-critical", "29",
     )  # fmt: skip
-    assert result.code == 2
-    assert result.error_lines == [
-        "error: The daily critical age (29h) is below the daily warning "
-        "age (30h): it must be the same or longer."
-    ]
-    assert result.out == ""
+    assert (result.code, result.out) == (
+        3,
+        "SCHEDULED IMAGES UNKNOWN - The daily critical age (29h) is below "
+        "the daily warning age (30h): it must be the same or longer.\n",
+    )
+    assert api_calls(mock) == []
+
+
+@pytest.mark.parametrize(
+    ("argv", "reason"),
+    [
+        (["--bogus"], "unrecognized arguments: --bogus"),
+        (["--server"], "argument --server: expected one argument"),
+        (["--daily-warning", "-5"], "argument --daily-warning: "),
+        (["--unscheduled", "maybe"], "argument --unscheduled: invalid "),
+    ],
+)
+def test_check_argparse_errors_are_unknown_exit_3(
+    openstack: Any, mock: Any, argv: list[str], reason: str
+) -> None:
+    result = openstack("server", "image", "schedule", "check", *argv)
+    assert result.code == 3
+    assert result.out.startswith(
+        "SCHEDULED IMAGES UNKNOWN - openstack server image schedule check: "
+        + reason
+    )
+    assert len(result.out.splitlines()) == 1
+    assert api_calls(mock) == []
+
+
+def test_check_of_an_empty_server_name_is_unknown_exit_3(
+    openstack: Any, mock: Any
+) -> None:
+    result = openstack("server", "image", "schedule", "check", "--server", "")
+    assert result.code == 3
+    assert result.out.startswith("SCHEDULED IMAGES UNKNOWN - ")
+    assert len(result.out.splitlines()) == 1
     assert api_calls(mock) == []
 
 

@@ -210,7 +210,14 @@ def test_keep_removes_the_marker_and_leaves_kept_images_alone(openstack, mock):
         (
             f"/v2/images/{IMG1}",
             PATCH_TYPE,
-            [{"op": "remove", "path": "/org.openstack__1__created_by"}],
+            [
+                {"op": "remove", "path": "/org.openstack__1__created_by"},
+                {
+                    "op": "add",
+                    "path": "/scheduled_images_kept",
+                    "value": "scheduled_images_service",
+                },
+            ],
         )
     ]
 
