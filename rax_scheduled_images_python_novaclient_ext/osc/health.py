@@ -102,7 +102,9 @@ class CheckSchedules(common.EscapingOutput, command.Command):
     weekly one after 8 and 15 days. Exit 0 ok; 1 warning (late,
     no-images, failed-images); 2 critical (missed); 3 unknown (the cloud
     could not be read, no scheduled server found, an image dated in the
-    future (clock-skew), or a bad argument).
+    future (clock-skew), or a bad argument). With --prometheus-file, a
+    file that cannot be written is unknown too, with the check's own
+    lines after the reason.
     """
 
     # The login happens in take_action, so that a failed one is the
