@@ -173,11 +173,15 @@ def server_lines(
 
 
 def _where(reads: Sequence[RegionRead]) -> str:
+    """``project P, region R`` of the reads (the region left out when
+    the catalog names none)."""
     projects = sorted({read.project or "unknown" for read in reads})
+    text = f"project{'s' if len(projects) > 1 else ''} {', '.join(projects)}"
+    if all(read.region is None for read in reads):
+        return text
     regions = sorted({read.region or "unknown" for read in reads})
     return (
-        f"project{'s' if len(projects) > 1 else ''} {', '.join(projects)}, "
-        f"region{'s' if len(regions) > 1 else ''} {', '.join(regions)}"
+        f"{text}, region{'s' if len(regions) > 1 else ''} {', '.join(regions)}"
     )
 
 

@@ -43,7 +43,10 @@ from rax_scheduled_images_python_novaclient_ext import (
 )
 from rax_scheduled_images_python_novaclient_ext import schedule as domain
 from rax_scheduled_images_python_novaclient_ext.catalog import catalog_region
-from rax_scheduled_images_python_novaclient_ext.errors import NoSchedule
+from rax_scheduled_images_python_novaclient_ext.errors import (
+    NoSchedule,
+    Refused,
+)
 
 SCAN = "scan"
 PER_SERVER = "per-server"
@@ -256,7 +259,7 @@ def describe_error(error: BaseException) -> str:
     """One line for the check's UNKNOWN: what failed, and the cloud's
     words."""
     text = " ".join(str(error).split())
-    if isinstance(error, exceptions.CommandError):
+    if isinstance(error, (exceptions.CommandError, Refused)):
         return text
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 

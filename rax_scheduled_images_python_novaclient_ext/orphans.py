@@ -220,6 +220,7 @@ def total_line(rows: Sequence[OrphanRow], verb: str = "Total") -> str:
 # --- the purge -------------------------------------------------------------
 
 KEPT_NEWEST = "one of the newest {keep} active images of its server"
+KEPT_THE_NEWEST = "the newest active image of its server"
 KEPT_YOUNG = "younger than {days} days"
 KEPT_NO_TIME = "its creation time is unreadable"
 
@@ -301,7 +302,8 @@ def _spared_because(
     if created is None:
         return KEPT_NO_TIME
     if str(image.get("id")) in newest:
-        return KEPT_NEWEST.format(keep=keep)
+        # "one of the newest 1" reads as a slip: one image is "the".
+        return KEPT_THE_NEWEST if keep == 1 else KEPT_NEWEST.format(keep=keep)
     if older_than is not None and now - created < older_than:
         return KEPT_YOUNG.format(days=older_than.days)
     return None

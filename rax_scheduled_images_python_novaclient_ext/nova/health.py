@@ -43,8 +43,7 @@ def print_long(cs: Any, rows: Sequence[domain.ServerSchedule]) -> None:
 
     now = clock.now()
     images = common.images(cs)
-    if rows:
-        fleet.check_same_region(cs, images)
+    fleet.check_same_region(cs, images)
     read = fleet.read_health(images, rows, now, health.Thresholds())
     common.print_rows(
         health_columns.LONG_COLUMNS,

@@ -114,7 +114,8 @@ def do_scheduled_images_show(cs: Any, args: argparse.Namespace) -> None:
     default=False,
     help="Also show how each schedule is kept: the newest image (UTC) "
     "and its age, the counted, failed and kept images, their size and a "
-    "state (ok, late, missed, no-images, failed-images).",
+    "state (ok, late, missed, no-images, failed-images, clock-skew; "
+    "unscheduled with --all-servers).",
 )
 @common.error_boundary
 def do_scheduled_images_list(cs: Any, args: argparse.Namespace) -> None:

@@ -49,6 +49,7 @@ from rax_scheduled_images_python_novaclient_ext.errors import (
 from rax_scheduled_images_python_novaclient_ext.manager import (
     ScheduleManager,
 )
+from rax_scheduled_images_python_novaclient_ext.osc import columns as missing
 
 T = TypeVar("T")
 ItemT = TypeVar("ItemT")
@@ -71,6 +72,14 @@ class EscapingOutput:
     def produce_output(
         self, parsed_args: argparse.Namespace, columns: Any, data: Any
     ) -> int:
+        # A missing value is blank in every format but json and yaml,
+        # never the word None, whatever the command built (see
+        # :mod:`.columns`).
+        data = (
+            [missing.shown(row, parsed_args) for row in data]
+            if isinstance(self, lister.Lister)
+            else missing.shown(data, parsed_args)
+        )
         # A table sizes its columns by the text: give it the text as the
         # terminal will print it, escapes included.
         if getattr(parsed_args, "formatter", None) == "table":

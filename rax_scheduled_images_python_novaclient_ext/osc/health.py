@@ -71,9 +71,8 @@ def long_list(
     """
     now = clock.now()
     images = common.images(app)
-    if rows:
-        # The join is wrong across two regions: refused, as the purge.
-        fleet.check_same_region(common.compute(app), images)
+    # The join is wrong across two regions: refused, as the purge.
+    fleet.check_same_region(common.compute(app), images)
     read = fleet.read_health(
         images,
         rows,

@@ -90,6 +90,10 @@ class ListScheduledImages(common.EscapingOutput, command.Lister):
     def _every_server(
         self, concurrency: int
     ) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
+        images = common.images(self.app)
+        # Servers of one region joined with another's images would all
+        # look imageless: refused, as the purge does (no request sent).
+        fleet.check_same_region(common.compute(self.app), images)
         scheduled = [
             (row.server_id, row.schedule.retention)
             for row in common.schedules(self.app).list_schedules(
@@ -97,9 +101,7 @@ class ListScheduledImages(common.EscapingOutput, command.Lister):
             )
             if row.schedule is not None
         ]
-        table, _ = fleet.image_table(
-            common.images(self.app), scheduled, concurrency
-        )
+        table, _ = fleet.image_table(images, scheduled, concurrency)
         return FLEET_COLUMNS, table
 
 

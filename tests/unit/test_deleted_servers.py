@@ -356,8 +356,8 @@ def test_dry_run_shows_what_it_would_delete_and_deletes_nothing(
         "2048 bytes (2.0 KiB)",
     ]
     assert err.splitlines() == [
-        f"Keeping image g3 of server {GONE}: one of the newest 1 active "
-        "images of its server.",
+        f"Keeping image g3 of server {GONE}: the newest active image of "
+        "its server.",
         "Dry run: nothing deleted. Add --yes to delete.",
     ]
     assert all(c[0] == "GET" for c in sent(mock))

@@ -331,3 +331,124 @@ def test_nova_check_named_server_without_schedule_is_unknown(
         f"SCHEDULED IMAGES UNKNOWN - Server myserver ({SERVER_ID}) has no "
         "image schedule: there is nothing to check.\n",
     )
+
+
+# --- read_region: one region's read, never raising --------------------------
+
+
+class FakeCompute:
+    class client:  # noqa: N801 - novaclient's attribute name
+        endpoint_override = "http://compute.test"
+
+
+class FakeSchedules:
+    def __init__(self, rows: list[Any], error: Exception | None = None):
+        self.rows, self.error = rows, error
+
+    def list_schedules(self, all_servers: bool, concurrency: int) -> Any:
+        assert all_servers  # one listing for both kinds of server
+        if self.error is not None:
+            raise self.error
+        return self.rows
+
+
+class FakeImageManager(FakeImages):
+    def project_id(self) -> str:
+        return "p1"
+
+    def endpoint_region(self) -> None:
+        return None
+
+
+def test_read_region_splits_scheduled_and_unscheduled_servers() -> None:
+    from rax_scheduled_images_python_novaclient_ext import check
+    from rax_scheduled_images_python_novaclient_ext import schedule as domain
+
+    rows = [
+        domain.ServerSchedule("s0", "db", domain.Schedule(3)),
+        domain.ServerSchedule("s1", "web", None),
+        domain.ServerSchedule("s2", "scratch", None),
+    ]
+    read = fleet.read_region(
+        FakeCompute,
+        lambda: FakeSchedules(rows),
+        lambda: FakeImageManager([]),
+        [],
+        check.CheckOptions(ignore_servers=("scr*",)),
+    )
+    assert (read.region, read.project, read.error) == (None, "p1", None)
+    assert [(r.server_name, r.state) for r in read.rows] == [
+        ("db", "no-images")
+    ]
+    assert [(r.server_name, r.state) for r in read.unscheduled] == [
+        ("web", "unscheduled")
+    ]
+
+
+def test_read_region_turns_a_cloud_error_into_its_error() -> None:
+    from novaclient import exceptions
+
+    from rax_scheduled_images_python_novaclient_ext import check
+
+    read = fleet.read_region(
+        FakeCompute,
+        lambda: FakeSchedules([], exceptions.Forbidden(403, "no")),
+        lambda: FakeImageManager([]),
+        [],
+        check.CheckOptions(),
+    )
+    assert (read.rows, read.unscheduled, read.error) == (
+        [],
+        [],
+        "Forbidden: no (HTTP 403)",
+    )
+
+
+def test_nova_check_counts_unscheduled_and_takes_the_new_options(
+    nova: Any, mock: rm.Mocker, now: None
+):
+    mock.get(
+        f"{COMPUTE}/servers/detail",
+        json={
+            "servers": [
+                {
+                    "id": SERVER_ID,
+                    "name": "myserver",
+                    "OS-SI:image_schedule": {"retention": 3},
+                },
+                {"id": IDS[0], "name": "web"},
+                {"id": IDS[1], "name": "tmp-1"},
+            ]
+        },
+    )
+    mock.get(
+        f"{IMAGE}/v2/images?instance_uuid={SERVER_ID}&limit=1000",
+        json={"images": [glance_image("a1", 10)]},
+    )
+    result = nova(
+        "scheduled-images-check", "--unscheduled", "warning",
+        "--ignore-server", "tmp-*",
+    )  # fmt: skip
+    assert result.code == 1, result.out + result.err
+    assert result.out.splitlines()[1:] == [
+        f"unscheduled: web ({IDS[0]}): no image schedule"
+    ]
+    assert "; 1 server without a schedule |" in result.out
+    assert api_calls(mock) == [
+        ("GET", "/v2/p1/servers/detail"),
+        ("GET", f"/v2/images?instance_uuid={SERVER_ID.lower()}&limit=1000"),
+    ]
+
+
+def test_nova_check_of_an_empty_project_is_unknown_unless_allowed(
+    nova: Any, mock: rm.Mocker, now: None
+):
+    mock.get(f"{COMPUTE}/servers/detail", json={"servers": []})
+    result = nova("scheduled-images-check")
+    assert result.code == 3
+    assert result.out.startswith(
+        "SCHEDULED IMAGES UNKNOWN - no scheduled servers found in project "
+    )
+    allowed = nova("scheduled-images-check", "--allow-empty")
+    assert allowed.code == 0
+    assert allowed.out.startswith("SCHEDULED IMAGES OK - 0 scheduled ")

@@ -53,8 +53,8 @@ def test_orphan_purge_without_yes_is_a_dry_run(nova, mock):
         "1073741824 bytes (1.0 GiB)",
     ]
     assert result.error_lines == [
-        f"Keeping image g2 of server {GONE}: one of the newest 1 active "
-        "images of its server.",
+        f"Keeping image g2 of server {GONE}: the newest active image of "
+        "its server.",
         "Dry run: nothing deleted. Add --yes to delete.",
     ]
     assert deletes(mock) == []

@@ -154,7 +154,7 @@ def test_keep_one_spares_the_newest_active_image_of_each_gone_server():
     result = plan(images)
     assert ids(result.delete) == ["d1", "d2", "failed"]
     assert [(i["id"], why) for i, why in result.spared] == [
-        ("d3", "one of the newest 1 active images of its server")
+        ("d3", "the newest active image of its server")
     ]
 
 
@@ -162,6 +162,12 @@ def test_keep_zero_deletes_them_all_and_keep_two_spares_two():
     images = [img("d1", 1), img("d2", 2), img("d3", 3)]
     assert ids(plan(images, keep=0).delete) == ["d1", "d2", "d3"]
     assert ids(plan(images, keep=2).delete) == ["d1"]
+    assert dict(
+        (image["id"], why) for image, why in plan(images, keep=2).spared
+    ) == {
+        "d2": "one of the newest 2 active images of its server",
+        "d3": "one of the newest 2 active images of its server",
+    }
 
 
 def test_older_than_spares_younger_images():

@@ -13,6 +13,7 @@ import requests_mock as rm
 from rax_scheduled_images_python_novaclient_ext.config import NOW_ENV
 
 from ..conftest import AUTH_URL, IMAGE, glance_image
+from ..orphan_cloud import two_regions
 from .conftest import COMPUTE, SERVER_ID, WEB1, WEB2, WEB3, api_calls
 
 NOW = "2026-11-10T12:00:00Z"
@@ -294,4 +295,184 @@ def test_fleet_image_list_reads_one_scan_for_many_servers(
     assert api_calls(mock) == [
         ("GET", "/v2/p1/servers/detail?os-si:image_schedule=true"),
         ("GET", "/v2/images?owner=p1&limit=1000"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("formatter", "expected"),
+    [
+        ("value", f"{WEB1} web1 weekly MONDAY 2 "),
+        ("csv", f'"{WEB1}","web1","weekly","MONDAY",2,"","",""'),
+    ],
+)
+def test_list_long_value_and_csv_show_a_missing_value_empty(
+    openstack: Any, mock: Any, formatter: str, expected: str
+):
+    weekly_and_daily(mock)
+    result = openstack(
+        "server", "image", "schedule", "list", "--long", "-f", formatter
+    )
+    assert result.code == 0, result.err
+    assert "None" not in result.out
+    web1 = [line for line in result.out.splitlines() if WEB1 in line][0]
+    assert web1.startswith(expected)
+
+
+# --- 1.2.0: what the check did not see is never OK --------------------------
+
+
+def mixed(mock: rm.Mocker) -> None:
+    """One scheduled server (fresh image), two without a schedule."""
+    mock.get(
+        EVERY,
+        json={
+            "servers": [
+                {
+                    "id": SERVER_ID,
+                    "name": "myserver",
+                    "OS-SI:image_schedule": {"retention": 3},
+                },
+                {"id": WEB1, "name": "web1"},
+                {"id": WEB2, "name": "scratch-1"},
+            ]
+        },
+    )
+    mock.get(
+        f"{IMAGE}/v2/images?instance_uuid={SERVER_ID}&limit=1000",
+        json={"images": [glance_image("a1", 10)]},
+    )
+
+
+def test_check_counts_servers_without_a_schedule_from_one_listing(
+    openstack: Any, mock: Any
+):
+    mixed(mock)
+    result = openstack("server", "image", "schedule", "check")
+    assert result.code == 0
+    assert result.out.splitlines() == [
+        "SCHEDULED IMAGES OK - 1 scheduled server: 1 ok; 0 B in their "
+        "images; 2 servers without a schedule | 'ok'=1;;; "
+        "'failed-images'=0;;; 'no-images'=0;;; 'late'=0;;; 'missed'=0;;; "
+        "'clock-skew'=0;;; 'size'=0B;;; 'unscheduled'=2;;;"
+    ]
+    # The same requests as 1.1.0's check: one server list (unfiltered,
+    # so it shows the servers without a schedule too), one image list.
+    assert api_calls(mock) == [
+        ("GET", "/v2/p1/servers/detail"),
+        ("GET", f"/v2/images?instance_uuid={SERVER_ID}&limit=1000"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("argv", "code", "names"),
+    [
+        (["--unscheduled", "warning"], 1, ["scratch-1", "web1"]),
+        (["--unscheduled", "critical"], 2, ["scratch-1", "web1"]),
+        (
+            ["--unscheduled", "critical", "--ignore-server", "scratch-*"],
+            2,
+            ["web1"],
+        ),
+        (
+            [
+                "--unscheduled",
+                "critical",
+                "--ignore-server",
+                "scratch-*",
+                "--ignore-server",
+                "web?",
+            ],
+            0,
+            [],
+        ),  # fmt: skip
+    ],
+)
+def test_unscheduled_and_ignore_server(
+    openstack: Any, mock: Any, argv: list[str], code: int, names: list[str]
+):
+    mixed(mock)
+    result = openstack("server", "image", "schedule", "check", *argv)
+    assert result.code == code
+    lines = result.out.splitlines()
+    assert [line.split(" ")[1] for line in lines[1:]] == names
+    assert all(line.startswith("unscheduled: ") for line in lines[1:])
+    assert f"; {len(names)} server" in lines[0]
+
+
+def test_check_of_a_project_without_schedules_is_unknown(
+    openstack: Any, mock: Any
+):
+    mock.get(EVERY, json={"servers": [{"id": WEB1, "name": "web1"}]})
+    # The filter works: no server has a schedule.
+    mock.get(LISTED, json={"servers": []})
+    result = openstack("server", "image", "schedule", "check")
+    assert result.code == 3
+    assert result.out.startswith(
+        "SCHEDULED IMAGES UNKNOWN - no scheduled servers found in project "
+        "p1; 1 server without a schedule | "
+    )
+    allowed = openstack(
+        "server", "image", "schedule", "check", "--allow-empty"
+    )
+    assert allowed.code == 0
+    assert allowed.out.startswith(
+        "SCHEDULED IMAGES OK - 0 scheduled servers: 0 ok;"
+    )
+
+
+def test_check_across_two_regions_is_unknown_and_reads_nothing(
+    openstack: Any, mock: Any
+):
+    two_regions(mock)
+    result = openstack("server", "image", "schedule", "check")
+    assert (result.code, result.out) == (
+        3,
+        "SCHEDULED IMAGES UNKNOWN - The compute endpoint is in region "
+        "RegionTwo and the image endpoint in region RegionOne: every server "
+        "would look as if it had no images. Choose one region "
+        "(--os-region-name or OS_REGION_NAME) and run again.\n",
+    )
+    assert api_calls(mock) == []
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["server", "image", "schedule", "list", "--long"],
+        ["scheduled", "image", "list"],
+    ],
+)
+def test_joins_across_two_regions_are_refused(
+    openstack: Any, mock: Any, argv: list[str]
+):
+    two_regions(mock)
+    mock.get(EVERY, json={"servers": []})
+    result = openstack(*argv)
+    assert result.code == 1
+    assert result.error_lines == [
+        "The compute endpoint is in region RegionTwo and the image endpoint "
+        "in region RegionOne: every server would look as if it had no "
+        "images. Choose one region (--os-region-name or OS_REGION_NAME) and "
+        "run again."
+    ]
+    assert not any("/v2/images" in path for _, path in api_calls(mock))
+
+
+def test_list_long_all_servers_shows_unscheduled(openstack: Any, mock: Any):
+    mixed(mock)
+    for sid in (WEB1, WEB2):
+        mock.get(
+            f"{IMAGE}/v2/images?instance_uuid={sid}&limit=1000",
+            json={"images": []},
+        )
+    result = openstack(
+        "server", "image", "schedule", "list", "--long", "--all-servers",
+        "-f", "json",
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    rows = json.loads(result.out)
+    assert [(r["server_name"], r["state"], r["reason"]) for r in rows] == [
+        ("myserver", "ok", "newest image Daily-myserver-1710, 8h 55m old"),
+        ("web1", "unscheduled", "no image schedule"),
+        ("scratch-1", "unscheduled", "no image schedule"),
     ]

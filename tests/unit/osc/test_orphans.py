@@ -103,3 +103,14 @@ def test_purge_refuses_two_regions(openstack, mock):
         "again."
     ]
     assert deletes(mock) == []
+
+
+def test_list_orphaned_value_shows_a_missing_size_blank(openstack, mock):
+    serve(mock, [orphan("g1", 1, size=None)])
+    result = openstack(
+        "scheduled", "image", "list", "--orphaned", "-f", "value"
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    assert result.out == (
+        f"g1 Daily-gone-1 {GONE} 2026-11-01T03:00:00Z active  True\n"
+    )
