@@ -99,7 +99,9 @@ def test_openstack_list_long_json_shows_every_state(cloud: Sandbox) -> None:
     assert db["last_image_created"] == "2025-01-03T03:17:00Z"
     assert (db["age_hours"], db["counted"], db["kept"]) == (72.0, 3, 1)
     assert db["size_bytes"] == 3 * 1024**3
-    assert db["reason"] == "newest image 3d old (daily critical after 52h)"
+    assert db["reason"] == (
+        "newest image Daily-db-1735874220, 3d old (daily critical after 52h)"
+    )
     web_b = rows[WEB_B]
     assert (web_b["counted"], web_b["failed"], web_b["age_hours"]) == (
         1,
@@ -141,13 +143,15 @@ def test_check_of_the_fleet_is_critical_exit_2(
     )
     assert lines[0].endswith(
         "| 'ok'=1;;; 'failed-images'=1;;; 'no-images'=1;;; 'late'=1;;; "
-        "'missed'=1;;; 'size'=7516192768B;;;"
+        "'missed'=1;;; 'clock-skew'=0;;; 'size'=7516192768B;;; "
+        "'unscheduled'=0;;;"
     )
     assert [line.split(":")[0] for line in lines[1:]] == [
         "missed", "late", "no-images", "failed-images",
     ]  # fmt: skip
     assert lines[1] == (
-        f"missed: db ({DB}): newest image 3d old (daily critical after 52h)"
+        f"missed: db ({DB}): newest image Daily-db-1735874220, 3d old "
+        "(daily critical after 52h)"
     )
 
 
@@ -222,7 +226,7 @@ def test_check_when_the_image_api_answers_garbage_is_unknown_exit_3(
     )
 
 
-def test_bad_ages_exit_2(cloud: Sandbox) -> None:
+def test_bad_ages_are_unknown_exit_3(cloud: Sandbox) -> None:
     for command in (
         ["nova", "scheduled-images-check"],
         ["openstack", "server", "image", "schedule", "check"],
@@ -231,9 +235,9 @@ def test_bad_ages_exit_2(cloud: Sandbox) -> None:
             cloud, *command, "--daily-warning", "30", "--daily-critical",
             "10",
         )  # fmt: skip
-        assert result.code == 2, result
-        assert result.out == ""
-        assert result.err.strip().splitlines()[-1] == (
-            "error: The daily critical age (10h) is below the daily "
-            "warning age (30h): it must be the same or longer."
+        assert result.code == 3, result
+        assert result.out == (
+            "SCHEDULED IMAGES UNKNOWN - The daily critical age (10h) is "
+            "below the daily warning age (30h): it must be the same or "
+            "longer.\n"
         )
