@@ -34,9 +34,13 @@ from rax_scheduled_images_python_novaclient_ext import (
     health_columns,
     metrics,
     options,
+    regions,
 )
 from rax_scheduled_images_python_novaclient_ext import schedule as domain
 from rax_scheduled_images_python_novaclient_ext.osc import columns, common
+from rax_scheduled_images_python_novaclient_ext.osc import (
+    regions as osc_regions,
+)
 
 # The formats that a program reads: their keys and values are a
 # contract (bytes, hours, ISO times, None); a table is for people.
@@ -69,10 +73,22 @@ def long_list(
     A table gets titles and human units; the machine formats the keys
     of :data:`..health.LONG_KEYS` and plain numbers.
     """
+    return long_table(
+        common.compute(app), common.images(app), parsed_args, rows
+    )
+
+
+def long_table(
+    compute: Any,
+    images: Any,
+    parsed_args: argparse.Namespace,
+    rows: Sequence[domain.ServerSchedule],
+) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
+    """:func:`long_list` with the compute client and image manager given
+    (one region's)."""
     now = clock.now()
-    images = common.images(app)
     # The join is wrong across two regions: refused, as the purge.
-    fleet.check_same_region(common.compute(app), images)
+    fleet.check_same_region(compute, images)
     read = fleet.read_health(
         images,
         rows,
@@ -89,6 +105,13 @@ def long_list(
         columns.shown(health_columns.long_cells(r), parsed_args)
         for r in read.rows
     ]
+
+
+def long_columns(parsed_args: argparse.Namespace) -> tuple[str, ...]:
+    """The columns :func:`long_table` gives for the format asked for."""
+    if getattr(parsed_args, "formatter", "table") in MACHINE_FORMATS:
+        return health_columns.LONG_KEYS
+    return health_columns.LONG_COLUMNS
 
 
 class CheckSchedules(common.EscapingOutput, command.Command):
@@ -141,6 +164,7 @@ class CheckSchedules(common.EscapingOutput, command.Command):
                 "cannot be written makes the check UNKNOWN."
             ),
         )
+        osc_regions.add_options(parser)
         # A bad argument is the check's UNKNOWN (exit 3, one line on
         # stdout), not argparse's usage text and exit 2.
         options.check_error_parser(parser, lambda: self.app.stdout)
@@ -186,11 +210,16 @@ class CheckSchedules(common.EscapingOutput, command.Command):
             self.auth_required = True
             self.app.prepare_to_run_command(self)
         except Exception as error:  # login, catalog: the check's UNKNOWN
-            return [
-                fleet.RegionRead(
-                    None, None, [], [], fleet.describe_error(error)
+            return [_failed(fleet.describe_error(error))]
+        if osc_regions.asked(parsed_args):
+            try:
+                return osc_regions.check_reads(
+                    self.app, parsed_args, names, check_options
                 )
-            ]
+            except regions.RegionError as error:  # the user's words
+                return [_failed(str(error))]
+            except Exception as error:  # never a traceback
+                return [_failed(fleet.describe_error(error))]
         return [
             fleet.read_region(
                 lambda: common.compute(self.app),
@@ -201,6 +230,13 @@ class CheckSchedules(common.EscapingOutput, command.Command):
                 concurrency=parsed_args.concurrency,
             )
         ]
+
+
+def _failed(message: str) -> fleet.RegionRead:
+    """The one read of a check that could not read any region (login,
+    catalog, region options): the check's UNKNOWN, and read_success 0
+    in a metrics file."""
+    return fleet.RegionRead(None, None, [], [], message)
 
 
 def with_metrics(
