@@ -257,3 +257,67 @@ def test_only_the_option_needs_prometheus_client(
     )
     assert given.out.splitlines()[1:] == plain.out.splitlines()
     assert not path.exists()
+
+
+REGIONS = ["DFW", "ORD", "IAD"]
+
+
+@pytest.fixture
+def regions_cloud() -> Iterator[Sandbox]:
+    """Three regions, ORD failing (503), IAD's web server three runs
+    behind."""
+    from rax_scheduled_images_python_novaclient_ext.sandbox.regionset import (
+        region_servers,
+    )
+
+    with Sandbox(regions=REGIONS) as sandbox:
+        iad_web = region_servers("IAD")[0][0]
+        admin(sandbox, "outcome", {"server_id": iad_web, "outcome": "skip"})
+        sandbox.tick(days=3)
+        answer = requests.put(
+            f"{sandbox.url}/sandbox/regions/ORD/fail",
+            json={"status": 503},
+            timeout=10,
+        )
+        assert answer.status_code < 300, answer.text
+        sandbox.iad_web = iad_web  # type: ignore[attr-defined]
+        yield sandbox
+
+
+def test_every_region_has_its_read_success_and_its_servers(
+    regions_cloud: Sandbox, tmp_path: pathlib.Path
+) -> None:
+    path = tmp_path / "scheduled_images.prom"
+    result = check(
+        regions_cloud,
+        "--all-regions",
+        "--prometheus-file",
+        str(path),
+        SCHEDULED_IMAGES_RETRIES="0",
+    )
+    assert result.code == 3, result
+    assert result.out.startswith(
+        "SCHEDULED IMAGES UNKNOWN - region ORD could not be read: "
+    )
+    found = samples(path)
+    assert {
+        dict(labels)["region"]: value
+        for (name, labels), value in found.items()
+        if name == "scheduled_images_read_success"
+    } == {"DFW": 1.0, "ORD": 0.0, "IAD": 1.0}
+    regions_with_servers = {
+        dict(labels)["region"]
+        for (name, labels) in found
+        if name == "scheduled_images_retention"
+    }
+    assert regions_with_servers == {"DFW", "IAD"}
+    iad_web = regions_cloud.iad_web  # type: ignore[attr-defined]
+    states = {
+        dict(labels)["state"]
+        for (name, labels) in found
+        if name == "scheduled_images_state"
+        and dict(labels)["server_id"] == iad_web
+    }
+    assert states == {"missed"}
+    assert key("unscheduled_servers", region="ORD") not in found
+    assert found[key("unscheduled_servers", region="IAD")] == 1.0
