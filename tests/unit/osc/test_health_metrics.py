@@ -186,3 +186,18 @@ def test_an_empty_path_is_a_bad_argument_before_any_request(
         "SCHEDULED IMAGES UNKNOWN - --prometheus-file needs a path.\n"
     )
     assert not [r for r in mock.request_history if "compute" in r.url]
+
+
+def test_a_region_the_catalog_lacks_writes_read_success_0(
+    openstack: Any, mock: Any, tmp_path: pathlib.Path
+) -> None:
+    path = tmp_path / "scheduled_images.prom"
+    plain = openstack(*CHECK, "--region", "NOWHERE")
+    result = openstack(
+        *CHECK, "--region", "NOWHERE", "--prometheus-file", str(path)
+    )
+    assert (result.code, result.out) == (plain.code, plain.out)
+    assert result.code == 3
+    found = parsed(path)
+    assert found[("scheduled_images_read_success", (("region", ""),))] == 0
+    assert not [r for r in mock.request_history if "compute" in r.url]
