@@ -205,9 +205,9 @@ def report(
     rows = [row for read in read_ok for row in read.rows]
     unscheduled = [row for read in read_ok for row in read.unscheduled]
     text, perfdata = summary(rows, len(unscheduled))
-    code = max(exit_code(rows), UNSCHEDULED_EXIT[options.unscheduled])
-    if not unscheduled:
-        code = exit_code(rows)
+    code = exit_code(rows)
+    if unscheduled:
+        code = max(code, UNSCHEDULED_EXIT[options.unscheduled])
     if not rows and not options.allow_empty:
         text = (
             f"no scheduled servers found in {_where(read_ok)}; "

@@ -302,6 +302,29 @@ def ignored(name: str, patterns: Sequence[str]) -> bool:
     return any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)
 
 
+def _servers_to_check(
+    cs: Any, manager: Any, names: Sequence[str], concurrency: int
+) -> list[domain.ServerSchedule]:
+    """The servers named (each must have a schedule), or every server of
+    the project from one unfiltered listing (it carries the schedules).
+
+    :raises novaclient.exceptions.CommandError: for a server named that
+        has no schedule.
+    """
+    if not names:
+        return list(
+            manager.list_schedules(all_servers=True, concurrency=concurrency)
+        )
+    servers = named_servers(cs, manager, names)
+    for row in servers:
+        if row.schedule is None:
+            raise exceptions.CommandError(
+                f"Server {row.name} ({row.server_id}) has no image "
+                "schedule: there is nothing to check."
+            )
+    return servers
+
+
 def read_region(
     compute: Callable[[], Any],
     schedules: Callable[[], Any],
@@ -334,18 +357,7 @@ def read_region(
         region = catalog_region(cs.client)
         project = image_manager.project_id()
         check_same_region(cs, image_manager)
-        if names:
-            servers = named_servers(cs, manager, names)
-            for row in servers:
-                if row.schedule is None:
-                    raise exceptions.CommandError(
-                        f"Server {row.name} ({row.server_id}) has no image "
-                        "schedule: there is nothing to check."
-                    )
-        else:
-            servers = manager.list_schedules(
-                all_servers=True, concurrency=concurrency
-            )
+        servers = _servers_to_check(cs, manager, names, concurrency)
         scheduled = [row for row in servers if row.schedule is not None]
         read = read_health(
             image_manager,

@@ -184,7 +184,7 @@ class CheckServerAction(argparse._AppendAction):
         super().__init__(*args, **kwargs)
         import sys
 
-        frame = sys._getframe(1)
+        frame: Any = sys._getframe(1)
         for _ in range(4):  # add_argument, maybe behind a subclass's
             if frame is None:
                 break
