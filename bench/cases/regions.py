@@ -217,59 +217,46 @@ def render(case: dict[str, Any]) -> list[str]:
         "request; median of "
         f"{case['repeats']} run(s). Requests by region, from the sandbox's "
         "log (identity: the login).",
-        "",
     ]
     for label, command in case["commands"].items():
-        rows = [
-            (
-                f"{region} alone",
-                ms(alone["wall_s"]),
-                ms(alone["api_s"]),
-                ms(alone["served_s"]),
-                alone["exit"],
-                _requests(alone["requests"]),
-            )
-            for region, alone in command["alone"].items()
-        ]
-        every = command["all_regions"]
-        rows.append(
-            (
-                "--all-regions",
-                ms(every["wall_s"]),
-                ms(every["api_s"]),
-                ms(every["served_s"]),
-                every["exit"],
-                _requests(every["requests"]),
-            )
-        )
-        lines += [
-            f"`openstack server image schedule {label}`:",
-            "",
-            table(
-                [
-                    "read",
-                    "wall",
-                    "API phase",
-                    "sandbox busy",
-                    "exit",
-                    "requests",
-                ],
-                rows,
-            ),  # fmt: skip
-            "",
-            f"All regions at once: {command['ratio_to_slowest']}x the "
-            "wall time of the slowest region alone, "
-            f"{command['api_ratio_to_slowest']}x its API phase (first "
-            "request to last answer, start-up and login left out; the "
-            "three alone, one after the other: "
-            f"{ms(command['sum_alone_s'])}); less the sandbox's own busy "
-            "time (one interpreter and one lock answer every region here; "
-            f"three real regions answer apart): "
-            f"{command['client_ratio_to_slowest']}x. Each region's requests "
-            f"equal its own read's: {command['requests_per_region_equal']}.",
-            "",
-        ]
-    return lines[:-1]
+        lines += ["", *_render_command(label, command)]
+    return lines
+
+
+def _row(label: str, found: dict[str, Any]) -> tuple[Any, ...]:
+    return (
+        label,
+        ms(found["wall_s"]),
+        ms(found["api_s"]),
+        ms(found["served_s"]),
+        found["exit"],
+        _requests(found["requests"]),
+    )
+
+
+def _render_command(label: str, command: dict[str, Any]) -> list[str]:
+    rows = [
+        _row(f"{region} alone", alone)
+        for region, alone in command["alone"].items()
+    ]
+    rows.append(_row("--all-regions", command["all_regions"]))
+    headers = ["read", "wall", "API phase", "sandbox busy", "exit"]
+    return [
+        f"`openstack server image schedule {label}`:",
+        "",
+        table([*headers, "requests"], rows),
+        "",
+        f"All regions at once: {command['ratio_to_slowest']}x the "
+        "wall time of the slowest region alone, "
+        f"{command['api_ratio_to_slowest']}x its API phase (first "
+        "request to last answer, start-up and login left out; the "
+        "three alone, one after the other: "
+        f"{ms(command['sum_alone_s'])}); less the sandbox's own busy "
+        "time (one interpreter and one lock answer every region here; "
+        f"three real regions answer apart): "
+        f"{command['client_ratio_to_slowest']}x. Each region's requests "
+        f"equal its own read's: {command['requests_per_region_equal']}.",
+    ]
 
 
 def _requests(by_region: dict[str, int]) -> str:

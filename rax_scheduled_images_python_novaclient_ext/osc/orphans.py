@@ -203,7 +203,8 @@ def purge_regions(app: Any, parsed_args: argparse.Namespace) -> None:
     now = clock.now()
 
     def one(clients: regions.RegionClients) -> Any:
-        return deleted_servers.plan(
+        # The region's image manager comes along: it deletes the plan.
+        return clients.images, *deleted_servers.plan(
             clients.compute,
             clients.images,
             keep=parsed_args.keep,
@@ -213,28 +214,22 @@ def purge_regions(app: Any, parsed_args: argparse.Namespace) -> None:
             concurrency=parsed_args.concurrency,
         )
 
-    targets = osc_regions.clients(app, parsed_args)
-    results = regions.read_each(
-        targets,
-        one,
-        lambda found: found.region,
-        timeout=parsed_args.region_timeout,
-    )
+    results = osc_regions.read(app, parsed_args, one)
     failed = planned = 0
-    for clients, result in zip(targets, results, strict=True):
+    for result in results:
         if result.failed:
             app.stderr.write(regions.failure_line(result) + "\n")
             continue
-        found, decided = result.value  # type: ignore[misc]
+        images, found, decided = result.value  # type: ignore[misc]
         planned += len(decided.delete)
         failed += deleted_servers.carry_out(
-            clients.images,
+            images,
             found,
             decided,
             yes=parsed_args.yes,
             concurrency=parsed_args.concurrency,
-            out=_Prefixed(app.stdout, clients.region),  # type: ignore[arg-type]
-            err=_Prefixed(app.stderr, clients.region),  # type: ignore[arg-type]
+            out=_Prefixed(app.stdout, result.region),  # type: ignore[arg-type]
+            err=_Prefixed(app.stderr, result.region),  # type: ignore[arg-type]
         )
     unread = sum(1 for result in results if result.failed)
     if unread:

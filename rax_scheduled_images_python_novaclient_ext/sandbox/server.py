@@ -108,13 +108,6 @@ class Sandbox:
         failing_region: str | None = None,
     ) -> None:
         _check_settings(alias, max_retention)
-        if regions is not None:
-            regionset.check_names(list(regions), second_region)
-        names = list(regions or [])
-        if failing_region is not None and failing_region not in (
-            names or ["RegionOne"]
-        ):
-            raise ValueError(f"no region {failing_region} to make fail")
         self.alias = alias
         self.seed = seed
         self.fleet = (servers, scheduled, images)
@@ -130,13 +123,7 @@ class Sandbox:
             max_retention=max_retention,
             second_region=second_region,
         )
-        if names:
-            self.settings.region = names[0]
-            self.settings.extra_regions = tuple(names[1:])
-        # Region name -> the status its every API request answers.
-        self.failing_regions: dict[str, int] = {}
-        if failing_region is not None:
-            self.failing_regions[failing_region] = 503
+        self._set_regions(regions, failing_region)
         self.faults = FaultInjector(
             FaultSettings(
                 seed=seed,
@@ -153,6 +140,26 @@ class Sandbox:
         self.state = self._initial_state()
         self.region_states = self._region_states()
         _settle(self.state)
+
+    def _set_regions(
+        self, regions: Sequence[str] | None, failing: str | None
+    ) -> None:
+        """The regions served (see regionset.py) and the failing one.
+
+        :raises ValueError: for unusable names, or a failing region that
+            is not served.
+        """
+        names = list(regions or [])
+        if regions is not None:
+            regionset.check_names(names, self.settings.second_region)
+            self.settings.region = names[0]
+            self.settings.extra_regions = tuple(names[1:])
+        # Region name -> the status its every API request answers.
+        self.failing_regions: dict[str, int] = {}
+        if failing is not None:
+            if failing not in (names or [self.settings.region]):
+                raise ValueError(f"no region {failing} to make fail")
+            self.failing_regions[failing] = 503
 
     def _start_blank(self) -> None:
         """The lock, an empty request log, no server running yet."""
