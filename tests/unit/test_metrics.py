@@ -256,9 +256,12 @@ def test_a_refused_rename_keeps_the_old_file(
 
 
 def test_samples_import_no_prometheus_client() -> None:
-    # The pure part is free: only writing the file loads the library.
+    # The pure part is free: only writing the file loads the library;
+    # nova, which has no such option, never does.
     code = (
         "import sys\n"
+        "import rax_scheduled_images_python_novaclient_ext.novaclient_ext\n"
+        "import rax_scheduled_images_python_novaclient_ext.nova.health\n"
         "from rax_scheduled_images_python_novaclient_ext import metrics\n"
         "metrics.samples([], 0.0, 0.0)\n"
         "print('prometheus_client' in sys.modules)\n"
