@@ -19,6 +19,7 @@ with the ``nova`` commands so both print the same states.
 from __future__ import annotations
 
 import argparse
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -31,7 +32,9 @@ from rax_scheduled_images_python_novaclient_ext import (
     fleet,
     health,
     health_columns,
+    metrics,
     options,
+    regions,
 )
 from rax_scheduled_images_python_novaclient_ext import schedule as domain
 from rax_scheduled_images_python_novaclient_ext.osc import columns, common
@@ -121,7 +124,9 @@ class CheckSchedules(common.EscapingOutput, command.Command):
     weekly one after 8 and 15 days. Exit 0 ok; 1 warning (late,
     no-images, failed-images); 2 critical (missed); 3 unknown (the cloud
     could not be read, no scheduled server found, an image dated in the
-    future (clock-skew), or a bad argument).
+    future (clock-skew), or a bad argument). With --prometheus-file, a
+    file that cannot be written is unknown too, with the check's own
+    lines after the reason.
     """
 
     # The login happens in take_action, so that a failed one is the
@@ -149,6 +154,16 @@ class CheckSchedules(common.EscapingOutput, command.Command):
             "How many image or schedule requests to run at the same time "
             "when they are asked server by server",
         )
+        parser.add_argument(
+            "--prometheus-file",
+            metavar="<path>",
+            help=(
+                "Also write what the check read as Prometheus metrics to "
+                "this file, for node_exporter's textfile collector (name "
+                "it *.prom). Written whole or not at all; a path that "
+                "cannot be written makes the check UNKNOWN."
+            ),
+        )
         osc_regions.add_options(parser)
         # A bad argument is the check's UNKNOWN (exit 3, one line on
         # stdout), not argparse's usage text and exit 2.
@@ -159,30 +174,88 @@ class CheckSchedules(common.EscapingOutput, command.Command):
         try:
             check_options = check.options_from(parsed_args)
             names = common.check_server_names(parsed_args.server)
+            if parsed_args.prometheus_file == "":
+                raise exceptions.CommandError(
+                    "--prometheus-file needs a path."
+                )
         except (domain.ScheduleError, exceptions.CommandError) as error:
             # A bad argument: the check's UNKNOWN, in its own words.
             lines, code = check.unknown(str(error))
             self.app.stdout.write("\n".join(lines) + "\n")
             return code
+        # The read's time for Prometheus is the real one, whatever
+        # SCHEDULED_IMAGES_NOW says: alerts compare it with time().
+        started, start = time.time(), time.monotonic()
+        reads = self._read(parsed_args, names, check_options)
+        lines, code = check.report(reads, check_options)
+        if parsed_args.prometheus_file is not None:
+            lines, code = with_metrics(
+                parsed_args.prometheus_file,
+                reads,
+                (started, time.monotonic() - start),
+                (lines, code),
+            )
+        self.app.stdout.write("\n".join(lines) + "\n")
+        return code
+
+    def _read(
+        self,
+        parsed_args: argparse.Namespace,
+        names: Sequence[str],
+        check_options: check.CheckOptions,
+    ) -> list[fleet.RegionRead]:
+        """The check's region reads; a failed login is one failed read."""
         try:
             # osc-lib's own set-up, now that a failure can be caught.
             self.auth_required = True
             self.app.prepare_to_run_command(self)
         except Exception as error:  # login, catalog: the check's UNKNOWN
-            lines, code = check.unknown(fleet.describe_error(error))
-        else:
-            if osc_regions.asked(parsed_args):
-                lines, code = osc_regions.check(
+            return [_failed(fleet.describe_error(error))]
+        if osc_regions.asked(parsed_args):
+            try:
+                return osc_regions.check_reads(
                     self.app, parsed_args, names, check_options
                 )
-            else:
-                lines, code = fleet.check_fleet(
-                    lambda: common.compute(self.app),
-                    lambda: common.schedules(self.app),
-                    lambda: common.images(self.app),
-                    names,
-                    check_options,
-                    parsed_args.concurrency,
-                )
-        self.app.stdout.write("\n".join(lines) + "\n")
-        return code
+            except regions.RegionError as error:  # the user's words
+                return [_failed(str(error))]
+            except Exception as error:  # never a traceback
+                return [_failed(fleet.describe_error(error))]
+        return [
+            fleet.read_region(
+                lambda: common.compute(self.app),
+                lambda: common.schedules(self.app),
+                lambda: common.images(self.app),
+                names,
+                check_options,
+                concurrency=parsed_args.concurrency,
+            )
+        ]
+
+
+def _failed(message: str) -> fleet.RegionRead:
+    """The one read of a check that could not read any region (login,
+    catalog, region options): the check's UNKNOWN, and read_success 0
+    in a metrics file."""
+    return fleet.RegionRead(None, None, [], [], message)
+
+
+def with_metrics(
+    path: str,
+    reads: Sequence[fleet.RegionRead],
+    timing: tuple[float, float],
+    result: tuple[list[str], int],
+) -> tuple[list[str], int]:
+    """Write the Prometheus file of ``reads``; the check's ``result``
+    when it is written, else UNKNOWN (exit 3) with the reason first and
+    the check's own lines after it, so nothing it read is lost.
+
+    :param timing: when the read started (Unix seconds) and how long it
+        took (seconds).
+    """
+    started, duration = timing
+    try:
+        metrics.write(path, reads, started, duration)
+    except metrics.MetricsFileError as error:
+        unknown, code = check.unknown(str(error))
+        return [*unknown, *result[0]], code
+    return result
