@@ -34,7 +34,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from .listeners import Listeners, loopback_address
@@ -63,11 +63,12 @@ Step = Callable[[], None]
 
 @dataclass
 class _Action:
-    """The steps of one server's action still to come, soonest first."""
+    """The steps of one server's action still to come, soonest first,
+    each at a fraction of the action delay after `start`."""
 
+    start: float
     steps: list[tuple[float, Step]]
     cancel: Step | None = None
-    images: list[str] = field(default_factory=list)
 
 
 def vm_state(status: str) -> str:
@@ -92,7 +93,7 @@ class Lifecycle:
         check_delay(action_delay)
         self.lock = lock
         self.persist = persist
-        self.action_delay = float(action_delay)
+        self._action_delay = float(action_delay)
         self.listeners = Listeners(server_port)
         self.listeners.on_wake = self._on_wake
         self.listeners.next_deadline = self.next_deadline
@@ -100,6 +101,18 @@ class Lifecycle:
         self._pending: dict[str, _Action] = {}
         self._addresses: set[str] = set()
         self._next_address = 0
+
+    @property
+    def action_delay(self) -> float:
+        return self._action_delay
+
+    @action_delay.setter
+    def action_delay(self, seconds: float) -> None:
+        """A new delay applies to the actions in progress too (each step
+        is due at its fraction of the delay after its action began): 0
+        ends them all at the next read."""
+        self._action_delay = check_delay(seconds)
+        self.listeners.wake()
 
     # ----- running --------------------------------------------------------
 
@@ -155,9 +168,12 @@ class Lifecycle:
 
     # ----- steps ----------------------------------------------------------
 
+    def _due(self, action: _Action) -> float:
+        return action.start + action.steps[0][0] * self._action_delay
+
     def next_deadline(self) -> float | None:
         with self.lock:
-            times = [a.steps[0][0] for a in self._pending.values() if a.steps]
+            times = [self._due(a) for a in self._pending.values() if a.steps]
         return min(times) if times else None
 
     def advance(self) -> bool:
@@ -168,10 +184,9 @@ class Lifecycle:
             for server_id in list(self._pending):
                 action = self._pending.get(server_id)
                 while action is not None and action.steps:
-                    due, step = action.steps[0]
-                    if due > now:
+                    if self._due(action) > now:
                         break
-                    action.steps.pop(0)
+                    _, step = action.steps.pop(0)
                     step()
                     changed = True
                 if action is not None and not action.steps:
@@ -188,10 +203,10 @@ class Lifecycle:
         """Steps at fractions of the action delay from now (1.0: the
         delay), replacing whatever the server had pending."""
         self.cancel(server_id)
-        start = time.monotonic()
-        timed = [(start + f * self.action_delay, s) for f, s in steps]
         with self.lock:
-            self._pending[server_id] = _Action(timed, cancel)
+            self._pending[server_id] = _Action(
+                time.monotonic(), list(steps), cancel
+            )
         self.listeners.wake()
 
     def cancel(self, server_id: str) -> None:
