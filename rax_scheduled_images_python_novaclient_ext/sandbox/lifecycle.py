@@ -96,7 +96,9 @@ class Lifecycle:
         self._action_delay = float(action_delay)
         self.listeners = Listeners(server_port)
         self.listeners.on_wake = self._on_wake
-        self.listeners.next_deadline = self.next_deadline
+        self.listeners.next_wait = self.next_wait
+        # Real seconds; a test may put a clock of its own here.
+        self.clock: Callable[[], float] = time.monotonic
         self.quotas: dict[str, int] = {}
         self._pending: dict[str, _Action] = {}
         self._addresses: set[str] = set()
@@ -171,14 +173,15 @@ class Lifecycle:
     def _due(self, action: _Action) -> float:
         return action.start + action.steps[0][0] * self._action_delay
 
-    def next_deadline(self) -> float | None:
+    def next_wait(self) -> float | None:
+        """Seconds until the next step is due; None: nothing pending."""
         with self.lock:
             times = [self._due(a) for a in self._pending.values() if a.steps]
-        return min(times) if times else None
+            return max(0.0, min(times) - self.clock()) if times else None
 
     def advance(self) -> bool:
         """Apply every step that is due; True when something changed."""
-        now = time.monotonic()
+        now = self.clock()
         changed = False
         with self.lock:
             for server_id in list(self._pending):
@@ -205,7 +208,7 @@ class Lifecycle:
         self.cancel(server_id)
         with self.lock:
             self._pending[server_id] = _Action(
-                time.monotonic(), list(steps), cancel
+                self.clock(), list(steps), cancel
             )
         self.listeners.wake()
 
