@@ -163,8 +163,7 @@ class Lifecycle:
 
     def _on_wake(self) -> None:
         try:
-            if self.advance():
-                self.persist()
+            self.advance()
         except Exception:
             traceback.print_exc(file=sys.stderr)
 
@@ -180,7 +179,8 @@ class Lifecycle:
             return max(0.0, min(times) - self.clock()) if times else None
 
     def advance(self) -> bool:
-        """Apply every step that is due; True when something changed."""
+        """Apply every step that is due, and save the state if one was;
+        True when something changed."""
         now = self.clock()
         changed = False
         with self.lock:
@@ -195,6 +195,8 @@ class Lifecycle:
                 if action is not None and not action.steps:
                     if self._pending.get(server_id) is action:
                         del self._pending[server_id]
+            if changed:
+                self.persist()
         return changed
 
     def schedule(

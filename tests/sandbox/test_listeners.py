@@ -172,3 +172,18 @@ def test_a_server_port_in_use_fails_the_start() -> None:
         with pytest.raises(OSError):
             cloud.start()
     assert cloud._httpd is None
+
+
+def test_reset_closes_new_servers_sockets_and_keeps_the_seeded_ones(
+    slow: Sandbox, user: Client
+) -> None:
+    server_id = create(user).json()["server"]["id"]
+    finish(slow)
+    new = show(user, server_id)
+    assert answers(slow, new)
+    assert admin(slow, "POST", "/reset").status_code == 204
+    assert not answers(slow, new)
+    assert answers(slow, "127.0.1.2")
+    assert slow.lifecycle.listeners.open_addresses() == [
+        f"127.0.1.{n}" for n in range(2, 8)
+    ]
