@@ -50,6 +50,9 @@ class Listeners:
     """The listening sockets of one sandbox's servers, by address."""
 
     def __init__(self, port: int = 0) -> None:
+        """:raises ValueError: for a port not from 0 to 65535."""
+        if not 0 <= port <= 65535:
+            raise ValueError("server_port must be from 0 to 65535")
         self.requested_port = port
         self.port = port
         self._lock = threading.Lock()

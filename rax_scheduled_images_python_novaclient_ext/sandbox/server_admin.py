@@ -44,6 +44,7 @@ from .protocol import (
     ApiError,
     Request,
     Response,
+    Settings,
     bad_request,
     not_found,
     require_method,
@@ -172,10 +173,22 @@ class ServerKnobs:
 
     lock: threading.RLock
     state: State
+    settings: Settings
     lifecycle: Lifecycle
 
     def persist(self) -> None:  # pragma: no cover - Sandbox's
         raise NotImplementedError
+
+    def _start_lifecycle(self, action_delay: float, server_port: int) -> None:
+        """The lifecycle, made before the state is loaded (which it then
+        adopts). :raises ValueError: for a bad delay or port."""
+        self.lifecycle = Lifecycle(
+            self.lock,
+            self.persist,
+            action_delay=action_delay,
+            server_port=server_port,
+        )
+        self.settings.lifecycle = self.lifecycle
 
     @property
     def server_port(self) -> int:
