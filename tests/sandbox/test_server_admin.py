@@ -163,3 +163,17 @@ def test_knobs_are_not_logged(cloud: Sandbox) -> None:
     admin(cloud, "PUT", f"/images/{BASE_IMAGE}/boot", {"outcome": "ok"})
     admin(cloud, "GET", f"/servers/{MYSERVER}")
     assert cloud.requests == []
+
+
+def test_error_set_by_hand_comes_with_a_fault(
+    cloud: Sandbox, demo: Client
+) -> None:
+    admin(cloud, "PUT", f"/servers/{MYSERVER}/state", {"status": "ERROR"})
+    assert show(demo, MYSERVER)["fault"]["message"] == (
+        "Set to ERROR by the sandbox's admin API."
+    )
+    body = {"status": "ERROR", "fault": "disk on fire"}
+    admin(cloud, "PUT", f"/servers/{MYSERVER}/state", body)
+    assert show(demo, MYSERVER)["fault"]["message"] == "disk on fire"
+    admin(cloud, "PUT", f"/servers/{MYSERVER}/state", {"status": "ACTIVE"})
+    assert "fault" not in show(demo, MYSERVER)
