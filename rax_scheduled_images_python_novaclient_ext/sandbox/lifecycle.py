@@ -269,17 +269,23 @@ class Lifecycle:
 
     def boot(self, state: State, server: Server, rebuild: bool) -> None:
         """BUILD (or REBUILD) now, ACTIVE or ERROR after the delay, as the
-        image the server now runs is set to end (`Image.boot_outcome`)."""
+        image the server now runs is set to end (`Image.boot_outcome`).
+        A server rebuilt while SHUTOFF ends SHUTOFF: Nova keeps a stopped
+        server stopped."""
+        ends = "SHUTOFF" if rebuild and server.status == "SHUTOFF" else None
         server.status = "REBUILD" if rebuild else "BUILD"
         server.task_state = "rebuilding" if rebuild else "spawning"
         server.fault = None
         server.updated = format_time(state.clock)
         self.sync(server)
         self.schedule(
-            server.id, [(1.0, lambda: self._finish_boot(state, server))]
+            server.id,
+            [(1.0, lambda: self._finish_boot(state, server, ends))],
         )
 
-    def _finish_boot(self, state: State, server: Server) -> None:
+    def _finish_boot(
+        self, state: State, server: Server, ends: str | None = None
+    ) -> None:
         if state.servers.get(server.id) is not server:
             return
         image = state.images.get(server.image_id)
@@ -296,7 +302,7 @@ class Lifecycle:
                 "created": now,
             }
         else:
-            server.status = "ACTIVE"
+            server.status = ends or "ACTIVE"
             server.answers_tcp = outcome != "no-answer"
         self.sync(server)
 

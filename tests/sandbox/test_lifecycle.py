@@ -265,3 +265,18 @@ def test_new_fields_are_kept_and_a_cut_short_build_ends_on_restart(
         assert (record["answers_tcp"], record["answering"]) == (False, False)
         assert again.state.images[image].boot_outcome == "no-answer"
         assert again.state.images[image].min_disk == 40
+
+
+def test_a_server_rebuilt_while_shutoff_stays_shutoff(
+    slow: Sandbox, user: Client, clock: FakeClock
+) -> None:
+    image = snapshot_image(slow, MYSERVER)
+    slow.set_server_state(MYSERVER, "SHUTOFF")
+    clock.mark()
+    answer = act(user, MYSERVER, {"rebuild": {"imageRef": image}})
+    assert answer.status_code == 202, answer.text
+    assert show(user, MYSERVER)["status"] == "REBUILD"
+    clock.at(1.0)
+    after = show(user, MYSERVER)
+    assert (after["status"], after["image"]["id"]) == ("SHUTOFF", image)
+    assert slow.server_record(MYSERVER)["answering"] is False
