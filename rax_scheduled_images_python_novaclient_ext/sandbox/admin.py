@@ -47,6 +47,9 @@ With several regions (`--regions`), adding a server, an image or an
 outcome takes an optional `"region"` (default: the first region, or for
 an image or outcome the region of its server); deleting a server finds
 it in whichever region holds it.
+
+The server lifecycle's knobs (action delay, quotas, boot and snapshot
+outcomes, a server's state and record) are in server_admin.py.
 """
 
 from __future__ import annotations
@@ -56,6 +59,7 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from . import server_admin
 from .images import view as image_view
 from .model import Server, format_time, parse_time
 from .protocol import (
@@ -95,6 +99,9 @@ def handle(sandbox: Sandbox, request: Request) -> Response:
         require_method(request, "GET")
         return Response(200, summary(sandbox))
     name, rest = path[0], path[1:]
+    answer = server_admin.route(sandbox, request, name, rest)
+    if answer is not None:
+        return answer
     if name == "servers" and rest:
         return _on_server(sandbox, request, rest)
     if name == "regions" and len(rest) == 2 and rest[1] == "fail":
@@ -191,7 +198,7 @@ def _reset(sandbox: Sandbox, request: Request) -> Response:
 
 def summary(sandbox: Sandbox) -> dict[str, Any]:
     state = sandbox.state
-    return {
+    body: dict[str, Any] = {
         "regions": {
             name: _counts(region) for name, region in sandbox.regions.items()
         },
@@ -205,6 +212,8 @@ def summary(sandbox: Sandbox) -> dict[str, Any]:
         "counts": _counts(state),
         "faults": sandbox.faults.settings.to_json(),
     }
+    body.update(server_admin.summary_fields(sandbox))
+    return body
 
 
 def _counts(state: State) -> dict[str, int]:
@@ -269,6 +278,8 @@ def _add_image(sandbox: Sandbox, request: Request) -> Response:
         image.name = str(body["name"])
     if "size" in body:
         image.size = _size(body["size"])
+    if "min_disk" in body:
+        image.min_disk = _size(body["min_disk"])
     _set_visibility(image, body)
     for key, value in properties.items():
         if not isinstance(value, str):
@@ -297,18 +308,18 @@ def _add_server(sandbox: Sandbox, request: Request) -> Response:
     if server_id in state.servers:
         raise ApiError(409, f"server {server_id} exists")
     created = format_time(state.clock)
-    state.add_servers(
-        [
-            Server(
-                id=server_id,
-                name=name,
-                project_id=project_id,
-                user_id="u-" + project_id,
-                created=created,
-                updated=created,
-            )
-        ]
+    server = Server(
+        id=server_id,
+        name=name,
+        project_id=project_id,
+        user_id="u-" + project_id,
+        created=created,
+        updated=created,
+        address=sandbox.lifecycle.new_address(),
+        **server_admin.server_options(state, body),
     )
+    state.add_servers([server])
+    sandbox.lifecycle.sync(server)
     sandbox.persist()
     return Response(
         201,
@@ -344,12 +355,16 @@ def _set_outcome(sandbox: Sandbox, request: Request) -> Response:
 
 def _delete_server(sandbox: Sandbox, server_id: str) -> Response:
     with sandbox.lock:
+        state = _state_for(sandbox, {}, server_id)
+        server = state.servers.get(server_id)
         try:
-            delete_server(_state_for(sandbox, {}, server_id), server_id)
+            delete_server(state, server_id)
         except KeyError:
             raise not_found(
                 f"Instance {server_id} could not be found."
             ) from None
+        if server is not None:
+            sandbox.lifecycle.removed(server)
         sandbox.persist()
     return Response(204)
 

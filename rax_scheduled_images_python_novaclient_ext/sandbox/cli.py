@@ -40,10 +40,13 @@ from urllib.parse import urlsplit
 from .admin import MAX_TICK_DAYS
 from .faults import DEFAULT_FAULT_CODES, parse_codes
 from .handler import MAX_BODY
+from .lifecycle import DEFAULT_ACTION_DELAY, check_delay
 from .model import ALIASES, DEFAULT_MAX_RETENTION, OS_SI_ALIAS, parse_time
 from .server import Sandbox
 
 URL_VARIABLE = "SCHEDULED_IMAGES_SANDBOX_URL"
+# The port every ACTIVE server answers TCP on (listeners.py).
+SERVER_PORT_VARIABLE = "SCHEDULED_IMAGES_SANDBOX_SERVER_PORT"
 COMMANDS = ("serve", "tick", "clock", "requests", "reset")
 # Exit codes: 1 the sandbox could not do it (port in use, unreachable
 # URL, an error answer), 2 the command line itself is wrong.
@@ -88,6 +91,15 @@ def _days(text: str) -> int:
     return _in_range(
         text, 1, MAX_TICK_DAYS, f"must be from 1 to {MAX_TICK_DAYS}"
     )
+
+
+def _delay(text: str) -> float:
+    try:
+        return check_delay(float(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            "must be a number of seconds from 0 to 3600"
+        ) from None
 
 
 def _clock(text: str) -> str:
@@ -181,7 +193,8 @@ def _add_fault_options(serve: argparse.ArgumentParser) -> None:
 
 
 def _add_serving_options(serve: argparse.ArgumentParser) -> None:
-    """`serve`: the body cap, a second region, a request log on stderr."""
+    """`serve`: the body cap, a second region, a request log on stderr,
+    the server lifecycle's delay and TCP port."""
     serve.add_argument("--max-body", type=_count, default=MAX_BODY)
     serve.add_argument(
         "--second-region",
@@ -204,6 +217,22 @@ def _add_serving_options(serve: argparse.ArgumentParser) -> None:
     )
     serve.add_argument(
         "--verbose", action="store_true", help="log each request"
+    )
+    serve.add_argument(
+        "--action-delay",
+        type=_delay,
+        default=DEFAULT_ACTION_DELAY,
+        metavar="SECONDS",
+        help="how long a server builds, rebuilds, is imaged or deleted "
+        f"(default {DEFAULT_ACTION_DELAY})",
+    )
+    serve.add_argument(
+        "--server-port",
+        type=_port,
+        default=0,
+        metavar="PORT",
+        help="the port ACTIVE servers answer TCP on at their 127.0.1.N "
+        "address (0 picks a free one)",
     )
 
 
@@ -302,6 +331,8 @@ def _serve(args: argparse.Namespace) -> int:
             second_region=args.second_region,
             regions=args.regions,
             failing_region=args.failing_region,
+            action_delay=args.action_delay,
+            server_port=args.server_port,
         )
         stop = threading.Event()
 
@@ -333,7 +364,10 @@ def banner(sandbox: Sandbox) -> str:
     lines = [
         f"# Scheduled Images sandbox on {sandbox.url} (alias {sandbox.alias})",
         f"# port: {sandbox.port}",
+        f"# servers answer TCP on port {sandbox.server_port} of their "
+        "addresses",
         f"export {URL_VARIABLE}={sandbox.url}",
+        f"export {SERVER_PORT_VARIABLE}={sandbox.server_port}",
     ]
     for name, value in sandbox.env().items():
         if name in ("OS_IDENTITY_API_VERSION", "OS_REGION_NAME"):
