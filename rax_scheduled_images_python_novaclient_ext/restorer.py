@@ -83,7 +83,11 @@ class RestoreManager:
         """
         found = actions.find_server(self.api, server, self.retry_policy)
         info = getattr(found, "_info", None)
-        return dict(info) if isinstance(info, dict) else {}
+        info = dict(info) if isinstance(info, dict) else {}
+        if "status" not in info:
+            # Found by name: Nova's short list has only id and name.
+            info = self.servers.get(str(found.id))
+        return info
 
     def plan(
         self,

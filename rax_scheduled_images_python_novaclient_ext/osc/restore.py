@@ -28,6 +28,7 @@ from osc_lib.command import command
 
 from rax_scheduled_images_python_novaclient_ext import (
     bulk,
+    clock,
     fleet,
     restorer,
     servers,
@@ -165,6 +166,7 @@ class RestoreServer(common.EscapingOutput, command.Command):
                 flavor=args.flavor,
                 networks=args.network,
                 safety_image=not args.no_safety_image,
+                now=clock.now(),
             )
         except decide.RestoreRefused as error:
             return self._refuse(str(error))
@@ -387,6 +389,7 @@ class RestoreTest(common.EscapingOutput, command.Lister):
     ) -> list[verdict.Outcome] | None:
         outcomes: list[verdict.Outcome] = []
         stop = threading.Event()
+        now = clock.now()
 
         def test(target: dict[str, Any]) -> verdict.Outcome:
             return restore.test_server(
@@ -396,6 +399,7 @@ class RestoreTest(common.EscapingOutput, command.Lister):
                 port=args.port,
                 timeout=args.timeout,
                 stop=stop,
+                now=now,
             )
 
         def report(
