@@ -249,11 +249,16 @@ class Cloud:
         return None
 
     def _list_images(self, request: Any, context: Any) -> Any:
-        server_id = request.qs.get("instance_uuid", [None])[0]
+        query = dict(
+            pair.split("=", 1) for pair in request.query.split("&") if pair
+        )
+        server_id = query.get("instance_uuid")
+        name = query.get("name")
         return {
             "images": [
                 i for i in self.images.values()
-                if server_id is None or i.get("instance_uuid") == server_id
+                if server_id in (None, i.get("instance_uuid"))
+                and name in (None, i.get("name").lower())
             ]
         }  # fmt: skip
 
