@@ -208,9 +208,15 @@ class Cloud:
             metadata=body.get("metadata"),
         )
         self.servers[new_id] = made
-        final: dict[str, Any] = {"status": self.boot, "OS-EXT-STS:task_state": None}
+        final: dict[str, Any] = {
+            "status": self.boot,
+            "OS-EXT-STS:task_state": None,
+        }
         if self.boot == "ERROR":
-            final["fault"] = {"code": 500, "message": "No valid host was found."}
+            final["fault"] = {
+                "code": 500,
+                "message": "No valid host was found.",
+            }
         if self.boot != "BUILD":
             self.pending[new_id] = [self.settle, final]
         context.status_code = 202
@@ -222,7 +228,9 @@ class Cloud:
         body = request.json()
         if "rebuild" in body:
             image_id = body["rebuild"]["imageRef"]
-            found.update(status="REBUILD", **{"OS-EXT-STS:task_state": "rebuilding"})
+            found.update(
+                status="REBUILD", **{"OS-EXT-STS:task_state": "rebuilding"}
+            )
             final = {
                 "status": self.boot if self.boot != "BUILD" else "REBUILD",
                 "OS-EXT-STS:task_state": None,
@@ -243,7 +251,10 @@ class Cloud:
         }
         self.pending[image_id] = [self.settle, {"status": self.snapshot}]
         found["OS-EXT-STS:task_state"] = "image_snapshot"
-        self.pending[server_id] = [self.settle + 1, {"OS-EXT-STS:task_state": None}]
+        self.pending[server_id] = [
+            self.settle + 1,
+            {"OS-EXT-STS:task_state": None},
+        ]
         context.status_code = 202
         context.headers["Location"] = f"{IMAGE}/v2/images/{image_id}"
         return None

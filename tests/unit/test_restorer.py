@@ -10,8 +10,8 @@ import threading
 import pytest
 
 from rax_scheduled_images_python_novaclient_ext import restore as decide
-from rax_scheduled_images_python_novaclient_ext import restorer, servers
 from rax_scheduled_images_python_novaclient_ext import restore_test as rt
+from rax_scheduled_images_python_novaclient_ext import restorer, servers
 from rax_scheduled_images_python_novaclient_ext import schedule as domain
 from rax_scheduled_images_python_novaclient_ext.images import ImageManager
 
@@ -88,7 +88,9 @@ def test_safety_image_is_active_before_the_rebuild(api, cloud, mock):
 
 def test_a_failed_safety_image_stops_with_nothing_rebuilt(api, cloud):
     cloud.snapshot = "killed"
-    with pytest.raises(restorer.SafetyImageFailed, match="Nothing was rebuilt"):
+    with pytest.raises(
+        restorer.SafetyImageFailed, match="Nothing was rebuilt"
+    ):
         api.restore(api.plan(WEB, now=NOW))
     assert cloud.actions() == ["createImage"]
 
