@@ -39,6 +39,9 @@ change what it does next.
                                goes, its images stay
     PUT    /sandbox/servers/ID/answer  {"status": 503}: GET /servers/ID
                                answers that (0 clears)
+
+The server lifecycle's knobs (action delay, quotas, boot and snapshot
+outcomes, a server's state and record) are in server_admin.py.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from . import server_admin
 from .images import view as image_view
 from .model import Server, format_time, parse_time
 from .protocol import (
@@ -85,6 +89,9 @@ def handle(sandbox: Sandbox, request: Request) -> Response:
         require_method(request, "GET")
         return Response(200, summary(sandbox))
     name, rest = path[0], path[1:]
+    answer = server_admin.route(sandbox, request, name, rest)
+    if answer is not None:
+        return answer
     if name == "servers" and rest:
         return _on_server(sandbox, request, rest)
     route = None if rest else ROUTES.get(name)
@@ -151,7 +158,7 @@ def _reset(sandbox: Sandbox, request: Request) -> Response:
 
 def summary(sandbox: Sandbox) -> dict[str, Any]:
     state = sandbox.state
-    return {
+    body: dict[str, Any] = {
         "alias": sandbox.alias,
         "url": sandbox.url,
         "clock": format_time(state.clock),
@@ -166,6 +173,8 @@ def summary(sandbox: Sandbox) -> dict[str, Any]:
         },
         "faults": sandbox.faults.settings.to_json(),
     }
+    body.update(server_admin.summary_fields(sandbox))
+    return body
 
 
 def _tick(sandbox: Sandbox, request: Request) -> Response:
@@ -221,6 +230,8 @@ def _add_image(sandbox: Sandbox, request: Request) -> Response:
         image.name = str(body["name"])
     if "size" in body:
         image.size = _size(body["size"])
+    if "min_disk" in body:
+        image.min_disk = _size(body["min_disk"])
     _set_visibility(image, body)
     for key, value in properties.items():
         if not isinstance(value, str):
@@ -249,18 +260,18 @@ def _add_server(sandbox: Sandbox, request: Request) -> Response:
     if server_id in state.servers:
         raise ApiError(409, f"server {server_id} exists")
     created = format_time(state.clock)
-    state.add_servers(
-        [
-            Server(
-                id=server_id,
-                name=name,
-                project_id=project_id,
-                user_id="u-" + project_id,
-                created=created,
-                updated=created,
-            )
-        ]
+    server = Server(
+        id=server_id,
+        name=name,
+        project_id=project_id,
+        user_id="u-" + project_id,
+        created=created,
+        updated=created,
+        address=sandbox.lifecycle.new_address(),
+        **server_admin.server_options(state, body),
     )
+    state.add_servers([server])
+    sandbox.lifecycle.sync(server)
     sandbox.persist()
     return Response(
         201,
@@ -295,12 +306,15 @@ def _set_outcome(sandbox: Sandbox, request: Request) -> Response:
 
 def _delete_server(sandbox: Sandbox, server_id: str) -> Response:
     with sandbox.lock:
+        server = sandbox.state.servers.get(server_id)
         try:
             delete_server(sandbox.state, server_id)
         except KeyError:
             raise not_found(
                 f"Instance {server_id} could not be found."
             ) from None
+        if server is not None:
+            sandbox.lifecycle.removed(server)
         sandbox.persist()
     return Response(204)
 

@@ -40,6 +40,7 @@ from urllib.parse import urlsplit
 from .admin import MAX_TICK_DAYS
 from .faults import DEFAULT_FAULT_CODES, parse_codes
 from .handler import MAX_BODY
+from .lifecycle import DEFAULT_ACTION_DELAY, check_delay
 from .model import ALIASES, DEFAULT_MAX_RETENTION, OS_SI_ALIAS, parse_time
 from .server import Sandbox
 
@@ -88,6 +89,15 @@ def _days(text: str) -> int:
     return _in_range(
         text, 1, MAX_TICK_DAYS, f"must be from 1 to {MAX_TICK_DAYS}"
     )
+
+
+def _delay(text: str) -> float:
+    try:
+        return check_delay(float(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            "must be a number of seconds from 0 to 3600"
+        ) from None
 
 
 def _clock(text: str) -> str:
@@ -181,7 +191,8 @@ def _add_fault_options(serve: argparse.ArgumentParser) -> None:
 
 
 def _add_serving_options(serve: argparse.ArgumentParser) -> None:
-    """`serve`: the body cap, a second region, a request log on stderr."""
+    """`serve`: the body cap, a second region, a request log on stderr,
+    the server lifecycle's delay and TCP port."""
     serve.add_argument("--max-body", type=_count, default=MAX_BODY)
     serve.add_argument(
         "--second-region",
@@ -190,6 +201,22 @@ def _add_serving_options(serve: argparse.ArgumentParser) -> None:
     )
     serve.add_argument(
         "--verbose", action="store_true", help="log each request"
+    )
+    serve.add_argument(
+        "--action-delay",
+        type=_delay,
+        default=DEFAULT_ACTION_DELAY,
+        metavar="SECONDS",
+        help="how long a server builds, rebuilds, is imaged or deleted "
+        f"(default {DEFAULT_ACTION_DELAY})",
+    )
+    serve.add_argument(
+        "--server-port",
+        type=_port,
+        default=0,
+        metavar="PORT",
+        help="the port ACTIVE servers answer TCP on at their 127.0.1.N "
+        "address (0 picks a free one)",
     )
 
 
@@ -277,6 +304,8 @@ def _serve(args: argparse.Namespace) -> int:
             max_body=args.max_body,
             verbose=args.verbose,
             second_region=args.second_region,
+            action_delay=args.action_delay,
+            server_port=args.server_port,
         )
         stop = threading.Event()
 
@@ -308,6 +337,8 @@ def banner(sandbox: Sandbox) -> str:
     lines = [
         f"# Scheduled Images sandbox on {sandbox.url} (alias {sandbox.alias})",
         f"# port: {sandbox.port}",
+        f"# servers answer TCP on port {sandbox.server_port} of their "
+        "addresses",
         f"export {URL_VARIABLE}={sandbox.url}",
     ]
     for name, value in sandbox.env().items():

@@ -14,8 +14,9 @@
 The catalog points at `/compute/v2/<project id>`; its version document
 has empty `version` and `min_version`, so python-novaclient settles on
 API 2.0, as it does against Rackspace. Only the calls the scheduled images
-tools make are served: servers (list, detail, show), extensions, flavors
-and the `/servers/{id}/<alias>` sub-resource.
+tools make are served: servers (list, detail, show; create, delete and
+the rebuild and createImage actions in server_actions.py), extensions,
+flavors (flavors.py) and the `/servers/{id}/<alias>` sub-resource.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from itertools import islice
 from typing import Any
 from urllib.parse import urlencode
 
+from . import flavors as flavor_list
+from . import server_actions
 from .identity import authenticate
 from .model import ALIAS_ATTRIBUTES, DAYS, OS_SI_ALIAS, Schedule, Server
 from .protocol import (
@@ -42,11 +45,6 @@ from .state import State
 
 NAMESPACE = "http://docs.openstack.org/servers/api/ext/scheduled_images/v1.0"
 V2_UPDATED = "2011-01-21T11:33:21Z"
-
-FLAVORS = {
-    "general1-1": ("1 GB General Purpose v1", 1024, 20, 1),
-    "general1-2": ("2 GB General Purpose v1", 2048, 40, 2),
-}
 
 
 def _v2_version(base_url: str) -> dict[str, Any]:
@@ -84,8 +82,12 @@ def handle(
     if not rest:
         require_method(request, "GET")
         return Response(200, {"version": _v2_version(request.base_url)})
+    if settings.lifecycle is not None:
+        settings.lifecycle.advance()
     api = _ProjectApi(state, settings, request, project_id)
-    return api.route(rest)
+    response = api.route(rest)
+    response.headers.update(server_actions.version_headers(request))
+    return response
 
 
 class _ProjectApi(ProjectCall):
@@ -99,17 +101,7 @@ class _ProjectApi(ProjectCall):
     def route(self, rest: list[str]) -> Response:
         head, tail = rest[0], rest[1:]
         if head == "servers":
-            if not tail:
-                require_method(self.request, "GET")
-                return self.list_servers(detail=False)
-            if tail == ["detail"]:
-                require_method(self.request, "GET")
-                return self.list_servers(detail=True)
-            if len(tail) == 1:
-                require_method(self.request, "GET")
-                return self.show_server(tail[0])
-            if len(tail) == 2:
-                return self.schedule(tail[0], tail[1])
+            return self.servers(tail)
         if head == "extensions":
             require_method(self.request, "GET")
             return self.extensions(tail)
@@ -119,6 +111,30 @@ class _ProjectApi(ProjectCall):
         raise not_found()
 
     # ----- servers ----------------------------------------------------------
+
+    def servers(self, tail: list[str]) -> Response:
+        """Lists and show here; create, delete and actions in
+        server_actions.py."""
+        method = self.request.method
+        if not tail:
+            require_method(self.request, "GET, POST")
+            if method == "POST":
+                return server_actions.create(self)
+            return self.list_servers(detail=False)
+        if tail == ["detail"]:
+            require_method(self.request, "GET")
+            return self.list_servers(detail=True)
+        if len(tail) == 1:
+            require_method(self.request, "GET, DELETE")
+            if method == "DELETE":
+                return server_actions.delete(self, tail[0])
+            return self.show_server(tail[0])
+        if len(tail) == 2 and tail[1] == "action":
+            require_method(self.request, "POST")
+            return server_actions.action(self, tail[0])
+        if len(tail) == 2:
+            return self.schedule(tail[0], tail[1])
+        raise not_found()
 
     def _server(self, server_id: str) -> Server | None:
         server = self.state.servers.get(server_id)
@@ -140,27 +156,20 @@ class _ProjectApi(ProjectCall):
         body: dict[str, Any] = {
             "id": server.id,
             "name": server.name,
-            "status": server.status,
             "tenant_id": server.project_id,
             "user_id": server.user_id,
-            "metadata": {},
             "hostId": "a1b2" + server.id.replace("-", "")[:20],
-            "image": {"id": server.image_id, "links": []},
-            "flavor": {"id": server.flavor_id, "links": []},
             "created": server.created,
             "updated": server.updated,
-            "addresses": {"private": [{"version": 4, "addr": server.address}]},
             "accessIPv4": "",
             "accessIPv6": "",
-            "progress": 100,
             "key_name": None,
             "config_drive": "",
             "OS-DCF:diskConfig": "AUTO",
             "OS-EXT-STS:power_state": 1,
-            "OS-EXT-STS:task_state": None,
-            "OS-EXT-STS:vm_state": server.status.lower(),
             "links": links,
         }
+        body.update(server_actions.server_fields(server, self.request))
         if server.schedule is not None:
             body[self.attribute] = server.schedule.to_api()
         return body
@@ -328,22 +337,16 @@ class _ProjectApi(ProjectCall):
         raise not_found()
 
     def flavors(self, tail: list[str]) -> Response:
-        def view(flavor_id: str) -> dict[str, Any]:
-            name, ram, disk, vcpus = FLAVORS[flavor_id]
-            return {
-                "id": flavor_id,
-                "name": name,
-                "ram": ram,
-                "disk": disk,
-                "vcpus": vcpus,
-                "links": [],
-            }
-
+        every = flavor_list.FLAVORS.values()
+        # The list too shows the details: restore checks a flavor's disk.
         if not tail or tail == ["detail"]:
-            return Response(200, {"flavors": [view(f) for f in FLAVORS]})
+            return Response(
+                200, {"flavors": [flavor_list.view(f) for f in every]}
+            )
         if len(tail) == 1:
-            if tail[0] in FLAVORS:
-                return Response(200, {"flavor": view(tail[0])})
+            flavor = flavor_list.find(tail[0])
+            if flavor is not None:
+                return Response(200, {"flavor": flavor_list.view(flavor)})
             raise not_found(f"Flavor {tail[0]} could not be found.")
         raise not_found()
 

@@ -123,6 +123,9 @@ def handle(
         raise not_found()
     token = authenticate(state, request)
     assert token.project_id is not None
+    if settings.lifecycle is not None:
+        # A snapshot's image moves on with its server's action.
+        settings.lifecycle.advance()
     api = _ImageApi(state, settings, request, token.project_id)
     rest = path[1:]
     if rest == ["images"]:

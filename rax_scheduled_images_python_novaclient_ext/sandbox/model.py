@@ -141,6 +141,18 @@ class Server:
     # scheduler.SNAPSHOT_OUTCOMES): "ok", "skip" (no job runs, as when the
     # service misses a day) or "fail" (the snapshot ends `killed`).
     snapshot_outcome: str = "ok"
+    # The lifecycle of servers made through the API (lifecycle.py):
+    # "spawning", "rebuilding", "deleting", "image_snapshot"... or None.
+    task_state: str | None = None
+    # Booted from a volume: the API shows `"image": ""`.
+    volume_backed: bool = False
+    # {"code", "message", "created"} while the status is ERROR.
+    fault: dict[str, Any] | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+    # False when its image was set not to answer TCP (listeners.py).
+    answers_tcp: bool = True
+    # What the next createImage of it ends as: "ok" (active) or "killed".
+    image_outcome: str = "ok"
 
 
 # Image attributes Glance keeps in its own columns; everything else a
@@ -180,6 +192,9 @@ class Image:
     protected: bool = False
     tags: list[str] = field(default_factory=list)
     properties: dict[str, str] = field(default_factory=dict)
+    # What a server built or rebuilt from it ends as (lifecycle.py):
+    # "ok", "error" (ERROR with a fault) or "no-answer" (no TCP).
+    boot_outcome: str = "ok"
 
     @property
     def sort_key(self) -> tuple[str, str]:

@@ -21,9 +21,12 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .state import State
+
+if TYPE_CHECKING:
+    from .lifecycle import Lifecycle
 
 # Nova's fault names by status (nova.api.openstack.wsgi.Fault); Nova uses
 # overLimit for both 413 and 429.
@@ -180,6 +183,9 @@ class Settings:
     second_region: str | None = None
     # The most a schedule may retain: 65535 in production, 30 early on.
     max_retention: int = 65535
+    # The running sandbox's server lifecycle (lifecycle.py): timers,
+    # addresses, quotas, listeners. None: servers cannot be changed.
+    lifecycle: Lifecycle | None = None
 
 
 @dataclass

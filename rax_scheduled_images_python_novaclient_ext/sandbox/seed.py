@@ -124,7 +124,9 @@ def seed_demo(state: State) -> None:
                 user_id=user_id,
                 created=created,
                 updated=created,
-                address=f"10.0.{number // 250}.{number % 250 + 2}",
+                # 127.0.1.2...: a running sandbox listens there
+                # (listeners.loopback_address).
+                address=f"127.0.1.{number + 2}",
             )
         )
     state.add_servers(servers)

@@ -30,6 +30,7 @@ from typing import Any
 from . import environment, persistence
 from .faults import DEFAULT_FAULT_CODES, FaultInjector, FaultSettings
 from .handler import MAX_BODY, HTTPServer
+from .lifecycle import DEFAULT_ACTION_DELAY, Lifecycle
 from .model import (
     ALIASES,
     DEFAULT_MAX_RETENTION,
@@ -40,6 +41,7 @@ from .model import (
 from .protocol import Settings
 from .scheduler import TickReport, tick
 from .seed import build_state
+from .server_admin import ServerKnobs
 from .state import State
 
 # A state of this many servers and images or more is moved out of the
@@ -70,13 +72,15 @@ def _check_settings(alias: str, max_retention: int) -> None:
         raise ValueError("max_retention must be at least 1")
 
 
-class Sandbox:
+class Sandbox(ServerKnobs):
     """A local stand-in for a cloud serving Scheduled Images.
 
     Runs an HTTP server on a daemon thread. Use as a context manager or
     call `start()` and `stop()`. `state` is the live data (hold `lock`
     while changing it from outside a request); `tick()` runs the service's
-    daily job; `requests` is the log of API requests received.
+    daily job; `requests` is the log of API requests received. Servers
+    change through the Compute API after `action_delay` seconds and, once
+    ACTIVE, answer TCP on `server_port` (lifecycle.py, server_admin.py).
     """
 
     def __init__(
@@ -103,8 +107,12 @@ class Sandbox:
         server_page_max: int = 1000,
         verbose: bool = False,
         second_region: str | None = None,
+        action_delay: float = DEFAULT_ACTION_DELAY,
+        server_port: int = 0,
     ) -> None:
         _check_settings(alias, max_retention)
+        if not 0 <= server_port <= 65535:
+            raise ValueError("server_port must be from 0 to 65535")
         self.alias = alias
         self.seed = seed
         self.fleet = (servers, scheduled, images)
@@ -133,7 +141,15 @@ class Sandbox:
         )
         self._clock = parse_time(clock) if isinstance(clock, str) else clock
         self._start_blank()
+        self.lifecycle = Lifecycle(
+            self.lock,
+            self.persist,
+            action_delay=action_delay,
+            server_port=server_port,
+        )
+        self.settings.lifecycle = self.lifecycle
         self.state = self._initial_state()
+        self.lifecycle.adopt(self.state)
         _settle(self.state)
 
     def _start_blank(self) -> None:
@@ -221,7 +237,9 @@ class Sandbox:
     def reset(self) -> None:
         """Throw away every change and start again from the seed."""
         with self.lock:
+            self.lifecycle.forget()
             self.state = self._fresh_state()
+            self.lifecycle.adopt(self.state)
             _settle(self.state)
             self.persist()
 
@@ -287,7 +305,12 @@ class Sandbox:
     def start(self) -> Sandbox:
         if self._httpd is not None:
             raise RuntimeError("the sandbox is already running")
-        self._httpd = HTTPServer((self.host, self.port), self)
+        self.lifecycle.start([self.state])
+        try:
+            self._httpd = HTTPServer((self.host, self.port), self)
+        except BaseException:
+            self.lifecycle.stop()
+            raise
         self.port = self._httpd.server_address[1]
         self._thread = threading.Thread(
             target=self._httpd.serve_forever,
@@ -307,6 +330,7 @@ class Sandbox:
         if thread is not None:
             thread.join(timeout=5)
         self._httpd = self._thread = None
+        self.lifecycle.stop()
 
     def __enter__(self) -> Sandbox:
         return self.start()
