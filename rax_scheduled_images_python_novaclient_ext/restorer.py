@@ -291,7 +291,13 @@ class RestoreManager:
         server_id = str(server.get("id"))
         name = str(server.get("name") or server_id)
         try:
-            found = self.servers.get(server_id)
+            # A server already read in full (found by name) is not read
+            # again; a listed one (id and name only) is.
+            found = (
+                dict(server)
+                if "flavor" in server
+                else self.servers.get(server_id)
+            )
             image = decide.newest_image(
                 self.images.list_for_server(server_id), server_id
             )

@@ -35,6 +35,7 @@ NAMES = (
     "sandbox",
     "health",
     "orphans",
+    "restore",
 )
 
 # (goal, measured, verdict): one row of the report's "Goals" table.
