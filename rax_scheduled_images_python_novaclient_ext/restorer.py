@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import socket
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -39,8 +38,6 @@ from rax_scheduled_images_python_novaclient_ext import schedule as domain
 from rax_scheduled_images_python_novaclient_ext.images import ImageManager
 
 DEFAULT_TIMEOUT = 1800.0
-# One TCP attempt of the port check.
-CONNECT_SECONDS = 2.0
 
 Progress = Callable[[Mapping[str, Any], float], None]
 
@@ -400,8 +397,10 @@ class RestoreManager:
             seconds = round(time.monotonic() - started, 1)
             if port is None:
                 return _with(base, verdict.PASSED, "", seconds)
-            left = max(CONNECT_SECONDS, timeout - seconds)
-            if port_answers(decide.addresses(booted), port, left, stop):
+            left = max(servers.CONNECT_SECONDS, timeout - seconds)
+            if servers.port_answers(
+                decide.addresses(booted), port, left, stop
+            ):
                 return _with(base, verdict.PASSED, "", seconds, True)
             return _with(
                 base, verdict.FAILED,
@@ -461,27 +460,3 @@ def _with(
         boot_seconds=seconds,
         port_open=port_open,
     )
-
-
-def port_answers(
-    addresses: Sequence[str],
-    port: int,
-    within: float,
-    stop: threading.Event | None = None,
-) -> bool:
-    """True once one of ``addresses`` accepts a TCP connection on
-    ``port``, trying again for ``within`` seconds (a booted server's
-    service may take a moment to listen)."""
-    deadline = time.monotonic() + within
-    wake = stop or threading.Event()
-    while True:
-        for address in addresses:
-            try:
-                with socket.create_connection(
-                    (address, port), timeout=CONNECT_SECONDS
-                ):
-                    return True
-            except OSError:
-                continue
-        if time.monotonic() >= deadline or wake.wait(0.5):
-            return False

@@ -26,9 +26,10 @@ API's JSON dicts, which the pure :mod:`.restore` reads.
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib import parse
 
@@ -44,6 +45,8 @@ from rax_scheduled_images_python_novaclient_ext.subresource import quote_id
 FIRST_POLL = 0.25
 POLL_GROWTH = 1.5
 POLL_SECONDS = 5.0
+# One TCP attempt of a port check.
+CONNECT_SECONDS = 2.0
 
 
 class WaitFailed(Exception):
@@ -317,3 +320,27 @@ def image_failure(image: Mapping[str, Any]) -> str | None:
     if status in ("killed", "deleted", "pending_delete", "error"):
         return f"the image is {status}"
     return None
+
+
+def port_answers(
+    addresses: Sequence[str],
+    port: int,
+    within: float,
+    stop: threading.Event | None = None,
+) -> bool:
+    """True once one of ``addresses`` accepts a TCP connection on
+    ``port``, trying again for ``within`` seconds (a booted server's
+    service may take a moment to listen)."""
+    deadline = time.monotonic() + within
+    wake = stop or threading.Event()
+    while True:
+        for address in addresses:
+            try:
+                with socket.create_connection(
+                    (address, port), timeout=CONNECT_SECONDS
+                ):
+                    return True
+            except OSError:
+                continue
+        if time.monotonic() >= deadline or wake.wait(0.5):
+            return False

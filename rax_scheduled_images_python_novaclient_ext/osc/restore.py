@@ -24,6 +24,7 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
+from novaclient import exceptions as nova_exceptions
 from osc_lib.command import command
 
 from rax_scheduled_images_python_novaclient_ext import (
@@ -207,7 +208,17 @@ class RestoreServer(common.EscapingOutput, command.Command):
                 )
                 return bulk.INTERRUPTED_EXIT
             self._say(f"Safety image {safety} is ACTIVE.")
-        server_id = restore.start(plan)
+        try:
+            server_id = restore.start(plan)
+        except nova_exceptions.ClientException as error:
+            # Refused by the cloud (a state changed since the plan was
+            # read): nothing was rebuilt, and the safety image stays.
+            self.app.stderr.write(
+                f"The cloud refused the restore: {bulk.one_line(error)}. "
+                "Nothing was rebuilt.\n"
+            )
+            self._closing(plan, safety)
+            return EXIT_FAILED
         what = (
             f"The rebuild of {plan.server_name} ({server_id})"
             if plan.in_place
@@ -356,6 +367,9 @@ class RestoreTest(common.EscapingOutput, command.Lister):
             cleaned = restore.clean_leftovers()
             self.app.stderr.write(verdict.cleanup_line(cleaned) + "\n")
             targets = self._targets(restore, args)
+            if args.flavor:
+                # Once, before any boot: a name becomes the flavor's id.
+                args.flavor = restore.servers.find_flavor(args.flavor)["id"]
         except Exception as error:  # login, catalog, reads: UNKNOWN
             lines, self._code = verdict.unknown(fleet.describe_error(error))
             self._lines = lines

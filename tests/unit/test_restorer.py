@@ -187,7 +187,7 @@ def test_timeout_then_deleted(api, cloud):
 
 
 def test_closed_port_then_deleted(api, cloud, monkeypatch):
-    monkeypatch.setattr(restorer, "CONNECT_SECONDS", 0.05)
+    monkeypatch.setattr(servers, "CONNECT_SECONDS", 0.05)
     with socket.socket() as unused:
         unused.bind(("127.0.0.1", 0))
         port = unused.getsockname()[1]

@@ -207,14 +207,15 @@ def test_as_new(openstack, cloud):
     )
     assert result.code == 0, result.err
     assert cloud.writes() == [("POST", "/v2/p1/servers")]
-    made = cloud.mock.last_request.json()
-    body = [r for r in cloud.mock.request_history if r.method == "POST"]
-    assert body[-1].json()["server"] == {
+    assert cloud.mock.last_request.json()["server"] == {
         "name": "web2",
         "imageRef": NEW,
         "flavorRef": "f40",
     }
-    assert made is None or made
+    assert result.out.splitlines()[-1] == (
+        "The new server web2 (eeeeeeee-0000-4000-8000-000000000001) from "
+        f"image {NEW} has started."
+    )
 
 
 # --- restore-test --------------------------------------------------------
@@ -314,3 +315,28 @@ def test_restore_test_ctrl_c_deletes_the_booting_server(openstack, cloud):
         "Interrupted: 1 of 1 done; not started: none",
         "Every throwaway server started was deleted.",
     ]
+
+
+def test_a_rebuild_refused_after_the_safety_image(openstack, cloud):
+    real = cloud._action
+
+    def action(request, context):
+        if "rebuild" in request.json():
+            context.status_code = 409
+            return {"conflictingRequest": {"code": 409, "message": "busy"}}
+        return real(request, context)
+
+    cloud._action = action
+    result = openstack(*RESTORE, "web", "--yes")
+    assert result.code == 1
+    assert result.error_lines == [
+        "The cloud refused the restore: busy (HTTP 409). Nothing was rebuilt."
+    ]
+    assert result.out.splitlines()[-2].startswith("Safety image: ")
+
+
+def test_restore_test_flavor_by_name(openstack, cloud):
+    result = openstack(*TEST, "web", "--flavor", "m.40")
+    assert result.code == 0, result.err
+    posts = [r for r in cloud.mock.request_history if r.method == "POST"]
+    assert posts[-1].json()["server"]["flavorRef"] == "f40"
