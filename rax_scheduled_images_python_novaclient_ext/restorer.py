@@ -214,15 +214,19 @@ class RestoreManager:
         timeout: float = DEFAULT_TIMEOUT,
         progress: Progress | None = None,
         stop: threading.Event | None = None,
+        rebuilt: bool = False,
     ) -> Mapping[str, Any]:
         """Wait until the server is ACTIVE with no task.
 
+        :param rebuilt: the server was rebuilt: SHUTOFF counts as done
+            too (Nova leaves a server that was stopped stopped).
         :raises servers.WaitFailed: ERROR (the fault's message).
         :raises servers.WaitTimedOut: not done after ``timeout`` s.
         """
+        states = ("ACTIVE", "SHUTOFF") if rebuilt else ("ACTIVE",)
         return servers.wait_for(
             lambda: self.servers.get(server_id),
-            servers.server_settled,
+            lambda found: servers.server_settled(found, states),
             servers.server_failure,
             timeout,
             stop=stop,
@@ -246,7 +250,7 @@ class RestoreManager:
             safety = self.take_safety_image(plan, timeout)
         server_id = self.start(plan)
         if wait:
-            self.wait(server_id, timeout)
+            self.wait(server_id, timeout, rebuilt=plan.in_place)
         return safety, server_id
 
     # -- restore test -----------------------------------------------------

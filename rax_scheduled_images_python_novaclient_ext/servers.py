@@ -297,11 +297,12 @@ def wait_for(
         pause = min(poll, pause * POLL_GROWTH)
 
 
-def server_settled(server: Mapping[str, Any]) -> bool:
-    """ACTIVE with no task in progress."""
-    return str(
-        server.get("status") or ""
-    ).upper() == "ACTIVE" and not server.get("OS-EXT-STS:task_state")
+def server_settled(
+    server: Mapping[str, Any], states: Sequence[str] = ("ACTIVE",)
+) -> bool:
+    """In one of ``states`` (ACTIVE by default) with no task running."""
+    status = str(server.get("status") or "").upper()
+    return status in states and not server.get("OS-EXT-STS:task_state")
 
 
 def server_failure(server: Mapping[str, Any]) -> str | None:

@@ -225,7 +225,9 @@ class RestoreServer(common.EscapingOutput, command.Command):
             else f"The new server {plan.new_name} ({server_id})"
         )
         self._say(f"{what} from image {plan.image.id} has started.")
-        code = self._wait(restore, server_id, what, args) if args.wait else 0
+        code = 0
+        if args.wait:
+            code = self._wait(restore, server_id, what, args, plan.in_place)
         self._closing(plan, safety)
         return code
 
@@ -235,11 +237,17 @@ class RestoreServer(common.EscapingOutput, command.Command):
         server_id: str,
         what: str,
         args: argparse.Namespace,
+        rebuilt: bool,
     ) -> int:
         watch = f"watch it with: openstack server show {server_id}"
         shown = _progress(self.app.stderr)
         try:
-            restore.wait(server_id, args.timeout, progress=shown)
+            done = restore.wait(
+                server_id,
+                args.timeout,
+                progress=shown,
+                rebuilt=rebuilt,
+            )
         except servers.WaitFailed as error:
             shown.end()
             self.app.stderr.write(f"{what} failed: {error}\n")
@@ -259,7 +267,7 @@ class RestoreServer(common.EscapingOutput, command.Command):
             )
             return bulk.INTERRUPTED_EXIT
         shown.end()
-        self._say(f"{what} is ACTIVE.")
+        self._say(f"{what} is {done.get('status')}.")
         return 0
 
     def _closing(self, plan: decide.RestorePlan, safety: str | None) -> None:

@@ -340,3 +340,11 @@ def test_restore_test_flavor_by_name(openstack, cloud):
     assert result.code == 0, result.err
     posts = [r for r in cloud.mock.request_history if r.method == "POST"]
     assert posts[-1].json()["server"]["flavorRef"] == "f40"
+
+
+def test_a_stopped_server_stays_stopped_after_the_rebuild(openstack, cloud):
+    cloud.servers[WEB]["status"] = "SHUTOFF"
+    cloud.boot = "SHUTOFF"  # Nova leaves a stopped server stopped
+    result = openstack(*RESTORE, "web", "--yes", "--wait")
+    assert result.code == 0, result.err
+    assert f"The rebuild of web ({WEB}) is SHUTOFF." in result.out
