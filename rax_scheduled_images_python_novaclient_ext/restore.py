@@ -24,17 +24,16 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from rax_scheduled_images_python_novaclient_ext import health, timestamps
+from rax_scheduled_images_python_novaclient_ext import (
+    health,
+    provenance,
+    timestamps,
+)
 from rax_scheduled_images_python_novaclient_ext import schedule as domain
 
-# A kept image (its marker removed, so the service no longer counts it)
-# carries this property instead, so that it is still known as one of
-# the service's images (set by ``scheduled image keep`` from 1.2.0).
-KEPT_KEY = "scheduled_images_kept"
 # The metadata that marks a throwaway server of ``restore-test``: the
 # only servers its clean-up ever deletes.
 TEST_TAG_KEY = "scheduled_images_restore_test"
@@ -44,9 +43,6 @@ TEST_OF_KEY = "scheduled_images_restore_test_of"
 
 # A rebuild is accepted from these states only, with no task running.
 RESTORABLE_STATES = ("ACTIVE", "SHUTOFF", "ERROR")
-# The service names its images ``Daily-<server>-<unix seconds>`` (or
-# Weekly-); Rackspace's docs write them lower-case.
-_SCHEDULED_NAME = re.compile(r"(daily|weekly)-.*-[0-9]+\Z", re.IGNORECASE)
 # Nova's limit on a server's and an image's name.
 NAME_LIMIT = 255
 
@@ -62,36 +58,22 @@ class RestoreRefused(ValueError):
 # --- which image -----------------------------------------------------------
 
 
-def is_scheduled_image_of(image: Mapping[str, Any], server_id: str) -> bool:
-    """True when ``image`` is a scheduled image of ``server_id``.
-
-    Its ``instance_uuid`` must be the server's, and it must be the
-    service's: marked, or kept (:data:`KEPT_KEY`), or, kept before
-    1.2.0 set that property, named as the service names its images.
-    A manual snapshot of the server is none of these.
-    """
-    if image.get(domain.INSTANCE_KEY) != server_id:
-        return False
-    if domain.is_marked(image):
-        return True
-    if image.get(KEPT_KEY) == domain.CREATED_BY_VALUE:
-        return True
-    return bool(_SCHEDULED_NAME.match(str(image.get("name") or "")))
-
-
 def is_active(image: Mapping[str, Any]) -> bool:
     return str(image.get("status") or "").lower() == "active"
 
 
 def newest_image(
-    images: Iterable[Mapping[str, Any]], server_id: str
+    images: Iterable[Mapping[str, Any]], server_id: str, server_name: str
 ) -> Mapping[str, Any] | None:
-    """The server's newest ACTIVE scheduled image, kept ones included;
-    None when it has none."""
+    """The server's newest ACTIVE scheduled image, kept ones included
+    (:func:`.provenance.made_by_service`: marked, kept by ``keep``, or
+    kept before 1.2.0 and named as the service names the server's
+    images); None when it has none. A manual snapshot is never one."""
     mine = [
         image
         for image in images
-        if is_scheduled_image_of(image, server_id) and is_active(image)
+        if provenance.made_by_service(image, server_id, server_name)
+        and is_active(image)
     ]
     return max(mine, key=timestamps.age_order, default=None)
 

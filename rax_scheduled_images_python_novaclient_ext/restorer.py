@@ -142,7 +142,9 @@ class RestoreManager:
                 raise exceptions.CommandError(text) from None
         server_id = str(server.get("id"))
         newest = decide.newest_image(
-            self.images.list_for_server(server_id), server_id
+            self.images.list_for_server(server_id),
+            server_id,
+            str(server.get("name") or ""),
         )
         if newest is None:
             raise decide.RestoreRefused(
@@ -300,7 +302,9 @@ class RestoreManager:
                 else self.servers.get(server_id)
             )
             image = decide.newest_image(
-                self.images.list_for_server(server_id), server_id
+                self.images.list_for_server(server_id),
+                server_id,
+                str(found.get("name") or name),
             )
         except exceptions.ClientException as error:
             return _outcome(server_id, name, verdict.FAILED, error, True)

@@ -13,7 +13,7 @@ from typing import Any
 
 import requests_mock as rm
 
-from rax_scheduled_images_python_novaclient_ext import restore as decide
+from rax_scheduled_images_python_novaclient_ext import provenance
 from rax_scheduled_images_python_novaclient_ext import schedule as domain
 
 from .conftest import COMPUTE, IMAGE, SERVER_ID
@@ -56,7 +56,7 @@ def glance(
     if marked:
         image[domain.CREATED_BY_KEY] = domain.CREATED_BY_VALUE
     if kept:
-        image[decide.KEPT_KEY] = domain.CREATED_BY_VALUE
+        image[provenance.KEPT_KEY] = provenance.KEPT_VALUE
     return image
 
 

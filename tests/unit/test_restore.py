@@ -39,20 +39,29 @@ def refusal(**kwargs) -> str:
 
 def test_newest_active_scheduled_image_is_chosen():
     images = [glance(OLD, 1), glance(NEW, 3), glance("x", 4, status="saving")]
-    assert decide.newest_image(images, WEB)["id"] == NEW
+    assert decide.newest_image(images, WEB, "web")["id"] == NEW
 
 
 def test_kept_images_count_by_property_and_by_old_name():
     kept = glance("k", 5, marked=False, kept=True)
     named = glance("n", 6, marked=False, name="weekly-web-1763000000")
+    other_name = glance("o", 8, marked=False, name="Daily-db-1763000000")
     manual = glance("m", 7, marked=False, name="my snapshot")
-    assert decide.newest_image([glance(OLD, 1), kept], WEB)["id"] == "k"
-    assert decide.newest_image([glance(OLD, 1), named], WEB)["id"] == "n"
-    assert decide.newest_image([glance(OLD, 1), manual], WEB)["id"] == OLD
+    assert decide.newest_image([glance(OLD, 1), kept], WEB, "web")["id"] == "k"
+    assert (
+        decide.newest_image([glance(OLD, 1), named], WEB, "web")["id"] == "n"
+    )
+    assert (
+        decide.newest_image([glance(OLD, 1), manual], WEB, "web")["id"] == OLD
+    )
+    assert (
+        decide.newest_image([glance(OLD, 1), other_name], WEB, "web")["id"]
+        == OLD
+    )
 
 
 def test_images_of_another_server_are_never_chosen():
-    assert decide.newest_image([glance(FOREIGN, 4, OTHER)], WEB) is None
+    assert decide.newest_image([glance(FOREIGN, 4, OTHER)], WEB, "web") is None
 
 
 # --- the plan ------------------------------------------------------------
