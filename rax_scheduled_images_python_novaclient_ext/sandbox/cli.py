@@ -45,6 +45,8 @@ from .model import ALIASES, DEFAULT_MAX_RETENTION, OS_SI_ALIAS, parse_time
 from .server import Sandbox
 
 URL_VARIABLE = "SCHEDULED_IMAGES_SANDBOX_URL"
+# The port every ACTIVE server answers TCP on (listeners.py).
+SERVER_PORT_VARIABLE = "SCHEDULED_IMAGES_SANDBOX_SERVER_PORT"
 COMMANDS = ("serve", "tick", "clock", "requests", "reset")
 # Exit codes: 1 the sandbox could not do it (port in use, unreachable
 # URL, an error answer), 2 the command line itself is wrong.
@@ -340,6 +342,7 @@ def banner(sandbox: Sandbox) -> str:
         f"# servers answer TCP on port {sandbox.server_port} of their "
         "addresses",
         f"export {URL_VARIABLE}={sandbox.url}",
+        f"export {SERVER_PORT_VARIABLE}={sandbox.server_port}",
     ]
     for name, value in sandbox.env().items():
         if name in ("OS_IDENTITY_API_VERSION", "OS_REGION_NAME"):

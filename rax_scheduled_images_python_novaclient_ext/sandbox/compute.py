@@ -97,6 +97,8 @@ class _ProjectApi(ProjectCall):
         base = self.request.base_url
         self.prefix = f"{base}/compute/v2/{self.project_id}"
         self.attribute = ALIAS_ATTRIBUTES[self.settings.alias]
+        # Read once: a page of a thousand servers shows them all at it.
+        self.version = server_actions.microversion(self.request)
 
     def route(self, rest: list[str]) -> Response:
         head, tail = rest[0], rest[1:]
@@ -169,7 +171,7 @@ class _ProjectApi(ProjectCall):
             "OS-EXT-STS:power_state": 1,
             "links": links,
         }
-        body.update(server_actions.server_fields(server, self.request))
+        body.update(server_actions.server_fields(server, self.version))
         if server.schedule is not None:
             body[self.attribute] = server.schedule.to_api()
         return body

@@ -96,7 +96,9 @@ class Lifecycle:
         self._action_delay = float(action_delay)
         self.listeners = Listeners(server_port)
         self.listeners.on_wake = self._on_wake
-        self.listeners.next_deadline = self.next_deadline
+        self.listeners.next_wait = self.next_wait
+        # Real seconds; a test may put a clock of its own here.
+        self.clock: Callable[[], float] = time.monotonic
         self.quotas: dict[str, int] = {}
         self._pending: dict[str, _Action] = {}
         self._addresses: set[str] = set()
@@ -161,8 +163,7 @@ class Lifecycle:
 
     def _on_wake(self) -> None:
         try:
-            if self.advance():
-                self.persist()
+            self.advance()
         except Exception:
             traceback.print_exc(file=sys.stderr)
 
@@ -171,14 +172,16 @@ class Lifecycle:
     def _due(self, action: _Action) -> float:
         return action.start + action.steps[0][0] * self._action_delay
 
-    def next_deadline(self) -> float | None:
+    def next_wait(self) -> float | None:
+        """Seconds until the next step is due; None: nothing pending."""
         with self.lock:
             times = [self._due(a) for a in self._pending.values() if a.steps]
-        return min(times) if times else None
+            return max(0.0, min(times) - self.clock()) if times else None
 
     def advance(self) -> bool:
-        """Apply every step that is due; True when something changed."""
-        now = time.monotonic()
+        """Apply every step that is due, and save the state if one was;
+        True when something changed."""
+        now = self.clock()
         changed = False
         with self.lock:
             for server_id in list(self._pending):
@@ -192,6 +195,8 @@ class Lifecycle:
                 if action is not None and not action.steps:
                     if self._pending.get(server_id) is action:
                         del self._pending[server_id]
+            if changed:
+                self.persist()
         return changed
 
     def schedule(
@@ -205,7 +210,7 @@ class Lifecycle:
         self.cancel(server_id)
         with self.lock:
             self._pending[server_id] = _Action(
-                time.monotonic(), list(steps), cancel
+                self.clock(), list(steps), cancel
             )
         self.listeners.wake()
 
@@ -264,17 +269,23 @@ class Lifecycle:
 
     def boot(self, state: State, server: Server, rebuild: bool) -> None:
         """BUILD (or REBUILD) now, ACTIVE or ERROR after the delay, as the
-        image the server now runs is set to end (`Image.boot_outcome`)."""
+        image the server now runs is set to end (`Image.boot_outcome`).
+        A server rebuilt while SHUTOFF ends SHUTOFF: Nova keeps a stopped
+        server stopped."""
+        ends = "SHUTOFF" if rebuild and server.status == "SHUTOFF" else None
         server.status = "REBUILD" if rebuild else "BUILD"
         server.task_state = "rebuilding" if rebuild else "spawning"
         server.fault = None
         server.updated = format_time(state.clock)
         self.sync(server)
         self.schedule(
-            server.id, [(1.0, lambda: self._finish_boot(state, server))]
+            server.id,
+            [(1.0, lambda: self._finish_boot(state, server, ends))],
         )
 
-    def _finish_boot(self, state: State, server: Server) -> None:
+    def _finish_boot(
+        self, state: State, server: Server, ends: str | None = None
+    ) -> None:
         if state.servers.get(server.id) is not server:
             return
         image = state.images.get(server.image_id)
@@ -291,7 +302,7 @@ class Lifecycle:
                 "created": now,
             }
         else:
-            server.status = "ACTIVE"
+            server.status = ends or "ACTIVE"
             server.answers_tcp = outcome != "no-answer"
         self.sync(server)
 

@@ -15,7 +15,7 @@ Each ACTIVE server the sandbox runs listens on `(its 127.0.1.N address,
 the sandbox's server port)` and accepts and closes every connection, so
 a client can check that a booted server "answers" without a console.
 One thread per sandbox waits on every socket at once (a selector) and
-also wakes the lifecycle's timers (`on_wake`, `next_deadline`).
+also wakes the lifecycle's timers (`on_wake`, `next_wait`).
 
 The server port is held for the whole run by a socket bound (not
 listening) on 127.0.1.1 without SO_REUSEADDR: the kernel then hands no
@@ -31,7 +31,6 @@ import selectors
 import socket
 import sys
 import threading
-import time
 from collections.abc import Callable
 
 RESERVED_HOST = "127.0.1.1"
@@ -51,6 +50,9 @@ class Listeners:
     """The listening sockets of one sandbox's servers, by address."""
 
     def __init__(self, port: int = 0) -> None:
+        """:raises ValueError: for a port not from 0 to 65535."""
+        if not 0 <= port <= 65535:
+            raise ValueError("server_port must be from 0 to 65535")
         self.requested_port = port
         self.port = port
         self._lock = threading.Lock()
@@ -62,7 +64,7 @@ class Listeners:
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
         self.on_wake: Callable[[], None] = lambda: None
-        self.next_deadline: Callable[[], float | None] = lambda: None
+        self.next_wait: Callable[[], float | None] = lambda: None
 
     @property
     def running(self) -> bool:
@@ -184,10 +186,8 @@ class Listeners:
     # ----- the thread -----------------------------------------------------
 
     def _timeout(self) -> float:
-        deadline = self.next_deadline()
-        if deadline is None:
-            return MAX_WAIT
-        return max(0.0, min(MAX_WAIT, deadline - time.monotonic()))
+        wait = self.next_wait()
+        return MAX_WAIT if wait is None else max(0.0, min(MAX_WAIT, wait))
 
     def _run(self) -> None:
         selector = self._selector

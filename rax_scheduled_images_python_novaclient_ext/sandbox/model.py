@@ -141,6 +141,8 @@ class Server:
     # scheduler.SNAPSHOT_OUTCOMES): "ok", "skip" (no job runs, as when the
     # service misses a day) or "fail" (the snapshot ends `killed`).
     snapshot_outcome: str = "ok"
+    # Nova's server metadata (key -> value), shown in the server's detail.
+    metadata: dict[str, str] = field(default_factory=dict)
     # The lifecycle of servers made through the API (lifecycle.py):
     # "spawning", "rebuilding", "deleting", "image_snapshot"... or None.
     task_state: str | None = None
@@ -148,7 +150,6 @@ class Server:
     volume_backed: bool = False
     # {"code", "message", "created"} while the status is ERROR.
     fault: dict[str, Any] | None = None
-    metadata: dict[str, str] = field(default_factory=dict)
     # False when its image was set not to answer TCP (listeners.py).
     answers_tcp: bool = True
     # What the next createImage of it ends as: "ok" (active) or "killed".

@@ -30,7 +30,7 @@ from typing import Any
 from . import environment, persistence
 from .faults import DEFAULT_FAULT_CODES, FaultInjector, FaultSettings
 from .handler import MAX_BODY, HTTPServer
-from .lifecycle import DEFAULT_ACTION_DELAY, Lifecycle
+from .lifecycle import DEFAULT_ACTION_DELAY
 from .model import (
     ALIASES,
     DEFAULT_MAX_RETENTION,
@@ -111,8 +111,6 @@ class Sandbox(ServerKnobs):
         server_port: int = 0,
     ) -> None:
         _check_settings(alias, max_retention)
-        if not 0 <= server_port <= 65535:
-            raise ValueError("server_port must be from 0 to 65535")
         self.alias = alias
         self.seed = seed
         self.fleet = (servers, scheduled, images)
@@ -141,13 +139,7 @@ class Sandbox(ServerKnobs):
         )
         self._clock = parse_time(clock) if isinstance(clock, str) else clock
         self._start_blank()
-        self.lifecycle = Lifecycle(
-            self.lock,
-            self.persist,
-            action_delay=action_delay,
-            server_port=server_port,
-        )
-        self.settings.lifecycle = self.lifecycle
+        self._start_lifecycle(action_delay, server_port)
         self.state = self._initial_state()
         self.lifecycle.adopt(self.state)
         _settle(self.state)

@@ -112,8 +112,9 @@ def version_headers(request: Request) -> dict[str, str]:
     }
 
 
-def server_fields(server: Server, request: Request) -> dict[str, Any]:
-    """The parts of a server's detailed view its lifecycle decides."""
+def server_fields(server: Server, version: tuple[int, int]) -> dict[str, Any]:
+    """The parts of a server's detailed view its lifecycle decides, at
+    the request's microversion."""
     image: Any = ""
     if not server.volume_backed:
         image = {"id": server.image_id, "links": []}
@@ -122,9 +123,7 @@ def server_fields(server: Server, request: Request) -> dict[str, Any]:
         "OS-EXT-STS:task_state": server.task_state,
         "OS-EXT-STS:vm_state": vm_state(server.status),
         "image": image,
-        "flavor": flavors.server_flavor(
-            server.flavor_id, microversion(request)
-        ),
+        "flavor": flavors.server_flavor(server.flavor_id, version),
         "addresses": {"public": [{"version": 4, "addr": server.address}]},
         "metadata": dict(server.metadata),
         "progress": 100 if server.status == "ACTIVE" else 0,

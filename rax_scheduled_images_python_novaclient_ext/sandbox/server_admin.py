@@ -18,6 +18,7 @@ no token), and the same as methods of the `Sandbox` (`ServerKnobs`).
     PUT /sandbox/images/ID/boot      {"outcome": "ok" | "error" | "no-answer"}
     PUT /sandbox/servers/ID/snapshot {"outcome": "ok" | "killed"}
     PUT /sandbox/servers/ID/state    {"status": "SHUTOFF", "task_state": null}
+                                     (ERROR: "fault": "message" optional)
     GET /sandbox/servers/ID          the sandbox's own record of a server
 
 `POST /sandbox/servers` also takes `flavor`, `image_id`, `volume_backed`
@@ -39,11 +40,12 @@ from .lifecycle import (
     check_delay,
     vm_state,
 )
-from .model import Server
+from .model import Server, format_time
 from .protocol import (
     ApiError,
     Request,
     Response,
+    Settings,
     bad_request,
     not_found,
     require_method,
@@ -55,6 +57,7 @@ if TYPE_CHECKING:
     from .server import Sandbox
 
 # Statuses a server can be set to by hand (DELETED only by a delete).
+HAND_FAULT = "Set to ERROR by the sandbox's admin API."
 SETTABLE = tuple(s for s in VM_STATES if s != "DELETED")
 
 
@@ -118,7 +121,10 @@ def _snapshot(sandbox: Sandbox, server_id: str, body: dict[str, Any]) -> Any:
 
 def _state(sandbox: Sandbox, server_id: str, body: dict[str, Any]) -> Any:
     sandbox.set_server_state(
-        server_id, body.get("status"), body.get("task_state")
+        server_id,
+        body.get("status"),
+        body.get("task_state"),
+        fault=body.get("fault", HAND_FAULT),
     )
     return sandbox.server_record(server_id)
 
@@ -172,10 +178,22 @@ class ServerKnobs:
 
     lock: threading.RLock
     state: State
+    settings: Settings
     lifecycle: Lifecycle
 
     def persist(self) -> None:  # pragma: no cover - Sandbox's
         raise NotImplementedError
+
+    def _start_lifecycle(self, action_delay: float, server_port: int) -> None:
+        """The lifecycle, made before the state is loaded (which it then
+        adopts). :raises ValueError: for a bad delay or port."""
+        self.lifecycle = Lifecycle(
+            self.lock,
+            self.persist,
+            action_delay=action_delay,
+            server_port=server_port,
+        )
+        self.settings.lifecycle = self.lifecycle
 
     @property
     def server_port(self) -> int:
@@ -241,21 +259,34 @@ class ServerKnobs:
             self.persist()
 
     def set_server_state(
-        self, server_id: str, status: Any, task_state: Any = None
+        self,
+        server_id: str,
+        status: Any,
+        task_state: Any = None,
+        fault: Any = HAND_FAULT,
     ) -> None:
-        """Set a server's status and task state by hand.
+        """Set a server's status and task state by hand; ERROR comes with
+        a fault of message `fault`.
 
-        :raises ValueError: for a status not in SETTABLE or a task
-            state that is not a string or None.
+        :raises ValueError: for a status not in SETTABLE, or a task state
+            or fault that is not a string.
         :raises KeyError: for an unknown server.
         """
         if status not in SETTABLE:
             raise ValueError("status must be one of " + ", ".join(SETTABLE))
         if task_state is not None and not isinstance(task_state, str):
             raise ValueError("task_state must be a string or null")
+        if not isinstance(fault, str):
+            raise ValueError("fault must be a message")
         with self.lock:
             server = self._server(server_id)
             self.lifecycle.set_state(server, status, task_state)
+            if status == "ERROR":
+                server.fault = {
+                    "code": 500,
+                    "message": fault,
+                    "created": format_time(self.state.clock),
+                }
             self.persist()
 
     def server_record(self, server_id: str) -> dict[str, Any]:

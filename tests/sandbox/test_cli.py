@@ -334,3 +334,41 @@ def test_serve_to_a_closed_pipe_keeps_serving(tmp_path: Path) -> None:
     assert process.stderr is not None
     assert process.stderr.read() == ""
     process.stderr.close()
+
+
+def test_serve_takes_the_action_delay_and_exports_the_server_port() -> None:
+    with launch(
+        "--action-delay",
+        "1.5",
+        command=[sys.executable, "-m", MODULE],
+        env=_environment(),
+        stderr=subprocess.PIPE,
+    ) as cloud:
+        url = cloud.variables["SCHEDULED_IMAGES_SANDBOX_URL"]
+        port = int(cloud.variables["SCHEDULED_IMAGES_SANDBOX_SERVER_PORT"])
+        summary = requests.get(f"{url}/sandbox", timeout=10).json()
+        assert (summary["action_delay"], summary["server_port"]) == (1.5, port)
+        # The seeded myserver answers TCP there.
+        socket.create_connection(("127.0.1.2", port), timeout=5).close()
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("--action-delay", "-1"),
+        ("--action-delay", "soon"),
+        ("--server-port", "70000"),
+    ],
+)
+def test_bad_lifecycle_options_are_one_line_and_exit_2(
+    option: str, value: str
+) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", MODULE, option, value],
+        capture_output=True,
+        text=True,
+        env=_environment(),
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and option in result.stderr
