@@ -157,6 +157,34 @@ def test_restore_test_of_an_image_that_fails_to_boot(cloud):
     assert len([m for m, _ in changes(cloud) if m == "DELETE"]) == 1
 
 
+def test_restore_test_of_an_image_whose_server_never_answers(cloud):
+    admin(
+        cloud,
+        "PUT",
+        f"images/{newest_image(cloud, MYSERVER_ID)}/boot",
+        {"outcome": "no-answer"},
+    )
+    result = run(
+        cloud, *TEST, "myserver", "--port", str(cloud.server_port),
+        "--timeout", "3",
+    )  # fmt: skip
+    assert result.code == 2, result
+    assert result.out.splitlines()[1].startswith("failed: myserver (")
+    assert result.out.splitlines()[1].endswith(
+        f"port {cloud.server_port} never answered"
+    )
+    assert len([m for m, _ in changes(cloud) if m == "DELETE"]) == 1
+
+
+def test_restore_test_over_quota_is_unknown(cloud):
+    admin(cloud, "PUT", "quota", {"project_id": "100001", "instances": 0})
+    result = run(cloud, *TEST, "myserver")
+    assert result.code == 3, result
+    assert result.out.startswith("RESTORE TEST UNKNOWN - 1 server: ")
+    assert "Quota exceeded for instances" in result.out
+    assert [m for m, _ in changes(cloud)] == ["POST"]
+
+
 def test_sigint_while_the_throwaway_server_boots_deletes_it(cloud):
     cloud.set_action_delay(30)
     argv = [str(bin_dir() / TEST[0]), *TEST[1:], "myserver"]

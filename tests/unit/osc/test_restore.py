@@ -133,6 +133,8 @@ def test_in_place_takes_the_safety_image_first_and_says_how_to_roll_back(
     result = openstack(*RESTORE, "web", "--yes", "--wait")
     assert result.code == 0, result.err
     assert cloud.actions() == ["createImage", "rebuild"]
+    # Nothing but this server's two actions: no other server touched.
+    assert cloud.writes() == [("POST", f"/v2/p1/servers/{WEB}/action")] * 2
     (safety,) = [i for i in cloud.images if i.startswith("5afe")]
     assert cloud.images[safety]["name"] == SAFETY
     assert cloud.servers[WEB]["image"]["id"] == NEW
