@@ -3,6 +3,7 @@ in-process, against a mocked cloud with server lifecycles."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -350,3 +351,19 @@ def test_a_stopped_server_stays_stopped_after_the_rebuild(openstack, cloud):
     result = openstack(*RESTORE, "web", "--yes", "--wait")
     assert result.code == 0, result.err
     assert f"The rebuild of web ({WEB}) is SHUTOFF." in result.out
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_wait_progress_on_a_terminal_only(openstack, cloud):
+    cloud.settle = 3
+    result = openstack(
+        *RESTORE, "web", "--yes", "--wait", "--no-safety-image",
+        stderr=_Terminal(),
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    assert "\rREBUILD rebuilding, 0 s" in result.err
+    assert result.err.endswith("\n")
