@@ -220,3 +220,32 @@ def throwaway_reads(cloud):
         and r["path"].startswith("/compute/v2/100001/servers/")
         and not r["path"].endswith(("/detail", MYSERVER_ID))
     ]
+
+
+def test_sigint_during_the_rebuild_wait_stops_waiting_only(cloud):
+    cloud.set_action_delay(30)
+    argv = [
+        str(bin_dir() / RESTORE[0]), *RESTORE[1:], "myserver", "--yes",
+        "--wait", "--no-safety-image",
+    ]  # fmt: skip
+    process = subprocess.Popen(
+        argv, env=environ(cloud), stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+    for _ in range(1200):
+        if any(m == "POST" for m, _ in changes(cloud)):
+            break
+        time.sleep(0.05)
+    time.sleep(0.5)  # into the wait
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 130, (out, err)
+    assert err.strip().splitlines()[-1] == (
+        f"Interrupted: stopped waiting only. The rebuild of myserver "
+        f"({MYSERVER_ID}) was started and goes on in the cloud; watch it "
+        f"with: openstack server show {MYSERVER_ID}"
+    )
+    assert cloud.server_record(MYSERVER_ID)["status"] == "REBUILD"
+    assert changes(cloud) == [
+        ("POST", f"/compute/v2/100001/servers/{MYSERVER_ID}/action")
+    ]
