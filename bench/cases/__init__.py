@@ -36,6 +36,7 @@ NAMES = (
     "health",
     "orphans",
     "regions",
+    "restore",
 )
 
 # (goal, measured, verdict): one row of the report's "Goals" table.

@@ -164,6 +164,8 @@ def test_every_declared_command_loads():
         "scheduled_image_list",
         "scheduled_image_purge",
         "scheduled_image_release",
+        "scheduled_image_restore",
+        "scheduled_image_restore-test",
         "server_image_schedule_check",
         "server_image_schedule_list",
         "server_image_schedule_set",
