@@ -140,6 +140,27 @@ def escape_glob(name: str) -> str:
     return "".join(f"[{c}]" if c in "*?[" else c for c in name)
 
 
+def literal_of(glob: str) -> str | None:
+    """The one name ``glob`` matches, when it matches only one (no
+    wildcard; ``[c]`` a single character); else None."""
+    out: list[str] = []
+    index = 0
+    while index < len(glob):
+        char = glob[index]
+        if char in "*?":
+            return None
+        if char == "[":
+            inner = glob[index + 1 : index + 3]
+            if len(inner) < 2 or inner[1] != "]" or inner[0] in "!]":
+                return None
+            out.append(inner[0])
+            index += 3
+            continue
+        out.append(char)
+        index += 1
+    return "".join(out)
+
+
 def parse(text: str, path: str) -> Policy:
     """Read and validate a policy file's text.
 
