@@ -30,8 +30,10 @@ change what it does next.
                                 "size": 1024,
                                 "visibility": "public"}
     POST   /sandbox/servers    add a server (no schedule), e.g.
-                               {"name": "café ☕", "project_id": "100001"}
-                               ("id" optional; project default: demo)
+                               {"name": "café ☕", "project_id": "100001",
+                                "metadata": {"backup": "weekly"}}
+                               ("id", "metadata" optional; project
+                               default: demo)
     POST   /sandbox/outcome    what the daily job does for a server from
                                now on: {"server_id": ID, "outcome":
                                "ok" | "skip" | "fail"}
@@ -248,6 +250,11 @@ def _add_server(sandbox: Sandbox, request: Request) -> Response:
         raise bad_request("id must be a UUID") from None
     if server_id in state.servers:
         raise ApiError(409, f"server {server_id} exists")
+    metadata = body.get("metadata", {})
+    if not isinstance(metadata, dict) or not all(
+        isinstance(value, str) for value in metadata.values()
+    ):
+        raise bad_request("metadata must be an object of strings")
     created = format_time(state.clock)
     state.add_servers(
         [
@@ -258,6 +265,7 @@ def _add_server(sandbox: Sandbox, request: Request) -> Response:
                 user_id="u-" + project_id,
                 created=created,
                 updated=created,
+                metadata=dict(metadata),
             )
         ]
     )

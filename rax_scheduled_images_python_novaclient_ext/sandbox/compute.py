@@ -143,7 +143,7 @@ class _ProjectApi(ProjectCall):
             "status": server.status,
             "tenant_id": server.project_id,
             "user_id": server.user_id,
-            "metadata": {},
+            "metadata": dict(server.metadata),
             "hostId": "a1b2" + server.id.replace("-", "")[:20],
             "image": {"id": server.image_id, "links": []},
             "flavor": {"id": server.flavor_id, "links": []},

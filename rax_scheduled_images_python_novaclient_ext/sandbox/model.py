@@ -141,6 +141,8 @@ class Server:
     # scheduler.SNAPSHOT_OUTCOMES): "ok", "skip" (no job runs, as when the
     # service misses a day) or "fail" (the snapshot ends `killed`).
     snapshot_outcome: str = "ok"
+    # Nova's server metadata (key -> value), shown in the server's detail.
+    metadata: dict[str, str] = field(default_factory=dict)
 
 
 # Image attributes Glance keeps in its own columns; everything else a
