@@ -241,6 +241,67 @@ def scan(
     )
 
 
+def plan(
+    cs: Any,
+    images: ImageManager,
+    *,
+    keep: int,
+    older_than_days: int | None,
+    include_kept: bool,
+    now: datetime.datetime,
+    concurrency: int = DEFAULT_CONCURRENCY,
+) -> tuple[Scan, orphans.PurgePlan]:
+    """Read what a purge needs and decide it; nothing is deleted.
+
+    "Server gone" is decided from ``cs`` alone: the compute service of
+    the region ``images`` are in (:func:`check_same_region`).
+
+    :raises OrphanError: see :func:`scan`.
+    """
+    found = scan(
+        cs, images, include_kept=include_kept, concurrency=concurrency
+    )
+    older = (
+        None
+        if older_than_days is None
+        else datetime.timedelta(days=older_than_days)
+    )
+    decided = orphans.plan_purge(
+        found.images,
+        found.project_id,
+        found.existence,
+        keep=keep,
+        older_than=older,
+        include_kept=include_kept,
+        now=now,
+    )
+    return found, decided
+
+
+def carry_out(
+    images: ImageManager,
+    found: Scan,
+    decided: orphans.PurgePlan,
+    *,
+    yes: bool,
+    concurrency: int,
+    out: TextIO,
+    err: TextIO,
+) -> int:
+    """Show a plan and, with ``yes``, delete exactly its images.
+
+    :returns: how many deletions failed (0 for a dry run).
+    :raises bulk.Interrupted: after Ctrl-C, its line written.
+    """
+    _write(out, orphans.plan_lines(decided, dry_run=not yes))
+    _write(err, found.skipped_lines() + orphans.spared_lines(decided))
+    if not yes:
+        if decided.delete:
+            _write(err, ["Dry run: nothing deleted. Add --yes to delete."])
+        return 0
+    return _delete_all(images, decided.delete, concurrency, out, err)
+
+
 def purge(
     cs: Any,
     images: ImageManager,
@@ -259,31 +320,25 @@ def purge(
     :returns: (failed, planned) deletions; (0, n) for a dry run.
     :raises OrphanError: see :func:`scan`.
     """
-    found = scan(
-        cs, images, include_kept=include_kept, concurrency=concurrency
-    )
-    older = (
-        None
-        if older_than_days is None
-        else datetime.timedelta(days=older_than_days)
-    )
-    plan = orphans.plan_purge(
-        found.images,
-        found.project_id,
-        found.existence,
+    found, decided = plan(
+        cs,
+        images,
         keep=keep,
-        older_than=older,
+        older_than_days=older_than_days,
         include_kept=include_kept,
         now=now,
+        concurrency=concurrency,
     )
-    _write(out, orphans.plan_lines(plan, dry_run=not yes))
-    _write(err, found.skipped_lines() + orphans.spared_lines(plan))
-    if not yes:
-        if plan.delete:
-            _write(err, ["Dry run: nothing deleted. Add --yes to delete."])
-        return 0, len(plan.delete)
-    failed = _delete_all(images, plan.delete, concurrency, out, err)
-    return failed, len(plan.delete)
+    failed = carry_out(
+        images,
+        found,
+        decided,
+        yes=yes,
+        concurrency=concurrency,
+        out=out,
+        err=err,
+    )
+    return failed, len(decided.delete)
 
 
 def purge_as_asked(

@@ -64,9 +64,18 @@ def long_list(
     A table gets titles and human units; the machine formats the keys
     of :data:`..health.LONG_KEYS` and plain numbers.
     """
+    return long_table(common.images(app), parsed_args, rows)
+
+
+def long_table(
+    images: Any,
+    parsed_args: argparse.Namespace,
+    rows: Sequence[domain.ServerSchedule],
+) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
+    """:func:`long_list` with the image manager given (one region's)."""
     now = clock.now()
     read = fleet.read_health(
-        common.images(app),
+        images,
         rows,
         now,
         health.Thresholds(),
@@ -77,6 +86,13 @@ def long_list(
     return health.LONG_COLUMNS, [
         columns.shown(health.long_cells(r), parsed_args) for r in read.rows
     ]
+
+
+def long_columns(parsed_args: argparse.Namespace) -> tuple[str, ...]:
+    """The columns :func:`long_table` gives for the format asked for."""
+    if getattr(parsed_args, "formatter", "table") in MACHINE_FORMATS:
+        return health.LONG_KEYS
+    return health.LONG_COLUMNS
 
 
 class CheckSchedules(common.EscapingOutput, command.Command):

@@ -24,16 +24,22 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
+from osc_lib import exceptions
 from osc_lib.command import command
 
 from rax_scheduled_images_python_novaclient_ext import actions, fleet
 from rax_scheduled_images_python_novaclient_ext import schedule as domain
 from rax_scheduled_images_python_novaclient_ext.osc import common, orphans
+from rax_scheduled_images_python_novaclient_ext.osc import (
+    regions as osc_regions,
+)
 
 FLEET_COLUMNS: tuple[str, ...] = ("Server", *domain.IMAGE_COLUMNS)
 
 
-class ListScheduledImages(common.EscapingOutput, command.Lister):
+class ListScheduledImages(
+    common.EscapingOutput, osc_regions.RegionLister, command.Lister
+):
     """List scheduled images, oldest first, and what the service will do.
 
     With --server: every image of that server, those the service counts
@@ -60,6 +66,7 @@ class ListScheduledImages(common.EscapingOutput, command.Lister):
             "same time",
         )
         orphans.add_list_options(parser)
+        osc_regions.add_options(parser)
         return parser
 
     @common.error_boundary
@@ -67,9 +74,28 @@ class ListScheduledImages(common.EscapingOutput, command.Lister):
         self, parsed_args: argparse.Namespace
     ) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
         if parsed_args.orphaned:
+            if osc_regions.asked(parsed_args):
+                return self.table(
+                    parsed_args,
+                    *orphans.regions_orphaned(self.app, parsed_args),
+                )
             return orphans.list_orphaned(self.app, parsed_args)
         if parsed_args.server is not None:
+            if osc_regions.asked(parsed_args):
+                raise exceptions.CommandError(
+                    "--server lists one server's images, in the session's "
+                    "region: use it without --all-regions or --region."
+                )
             return self._one_server(parsed_args.server)
+        if osc_regions.asked(parsed_args):
+            results = osc_regions.read(
+                self.app,
+                parsed_args,
+                lambda clients: _every_server_of(
+                    clients.schedules, clients.images, parsed_args.concurrency
+                ),
+            )
+            return self.table(parsed_args, FLEET_COLUMNS, results)
         return self._every_server(parsed_args.concurrency)
 
     def _one_server(
@@ -90,17 +116,22 @@ class ListScheduledImages(common.EscapingOutput, command.Lister):
     def _every_server(
         self, concurrency: int
     ) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
-        scheduled = [
-            (row.server_id, row.schedule.retention)
-            for row in common.schedules(self.app).list_schedules(
-                concurrency=concurrency
-            )
-            if row.schedule is not None
-        ]
-        table, _ = fleet.image_table(
-            common.images(self.app), scheduled, concurrency
+        return FLEET_COLUMNS, _every_server_of(
+            common.schedules(self.app), common.images(self.app), concurrency
         )
-        return FLEET_COLUMNS, table
+
+
+def _every_server_of(
+    schedules: Any, images: Any, concurrency: int
+) -> list[tuple[str, ...]]:
+    """The image rows of every scheduled server, in one region."""
+    scheduled = [
+        (row.server_id, row.schedule.retention)
+        for row in schedules.list_schedules(concurrency=concurrency)
+        if row.schedule is not None
+    ]
+    table, _ = fleet.image_table(images, scheduled, concurrency)
+    return table
 
 
 def _add_images(

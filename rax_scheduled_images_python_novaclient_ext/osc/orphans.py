@@ -19,14 +19,21 @@ The decisions are :mod:`..orphans`'; the requests,
 from __future__ import annotations
 
 import argparse
-from typing import Any, TypeVar
+from typing import Any, TextIO, TypeVar
 
 from osc_lib import exceptions
 from osc_lib.command import command
 
-from rax_scheduled_images_python_novaclient_ext import deleted_servers
+from rax_scheduled_images_python_novaclient_ext import (
+    clock,
+    deleted_servers,
+    regions,
+)
 from rax_scheduled_images_python_novaclient_ext import orphans as decide
 from rax_scheduled_images_python_novaclient_ext.osc import common
+from rax_scheduled_images_python_novaclient_ext.osc import (
+    regions as osc_regions,
+)
 
 T = TypeVar("T")
 
@@ -72,6 +79,38 @@ def list_orphaned(
     return decide.ORPHAN_COLUMNS, [row.values() for row in rows]
 
 
+def regions_orphaned(
+    app: Any, parsed_args: argparse.Namespace
+) -> tuple[tuple[str, ...], list[regions.RegionResult[Any]]]:
+    """``list --orphaned`` in every region asked for: each region's
+    servers judged by that region's own compute service. The skipped
+    servers' lines (each with its region) and the total of every region
+    read go to stderr."""
+    if parsed_args.server is not None:
+        raise exceptions.CommandError("Use either --server or --orphaned.")
+
+    def one(clients: regions.RegionClients) -> list[decide.OrphanRow]:
+        rows, skipped = deleted_servers.orphan_list(
+            clients.compute,
+            clients.images,
+            include_kept=parsed_args.include_kept,
+            concurrency=parsed_args.concurrency,
+        )
+        for line in skipped:
+            app.stderr.write(f"{clients.region}: {line}\n")
+        return rows
+
+    results = osc_regions.read(app, parsed_args, one)
+    every = [row for r in results if not r.failed for row in r.value or ()]
+    app.stderr.write(decide.total_line(every) + "\n")
+    return decide.ORPHAN_COLUMNS, [
+        regions.RegionResult(
+            r.region, [row.values() for row in r.value or ()], r.error
+        )
+        for r in results
+    ]
+
+
 class PurgeOrphanedImages(common.EscapingOutput, command.Command):
     """Delete the scheduled images of deleted servers.
 
@@ -115,14 +154,90 @@ class PurgeOrphanedImages(common.EscapingOutput, command.Command):
         common.add_concurrency_option(
             parser, "How many servers to check, and images to delete, at once"
         )
+        osc_regions.add_options(parser)
         return parser
 
     @common.error_boundary
     def take_action(self, parsed_args: argparse.Namespace) -> None:
+        if osc_regions.asked(parsed_args):
+            purge_regions(self.app, parsed_args)
+            return
         deleted_servers.purge_as_asked(
             common.compute(self.app),
             common.images(self.app),
             parsed_args,
             self.app.stdout,
             self.app.stderr,
+        )
+
+
+class _Prefixed:
+    """A stream that starts every line written with the region's name."""
+
+    def __init__(self, stream: TextIO, region: str) -> None:
+        self.stream = stream
+        self.prefix = f"{region}: "
+
+    def write(self, text: str) -> int:
+        lines = text.splitlines(keepends=True)
+        return self.stream.write("".join(self.prefix + s for s in lines))
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
+def purge_regions(app: Any, parsed_args: argparse.Namespace) -> None:
+    """The purge in every region asked for.
+
+    Every region is read and decided first, at the same time, each
+    region's "server gone" from that region's own compute service only
+    (and compute and image of one region, :func:`.check_same_region`);
+    then each region's plan is shown and, with ``--yes``, carried out
+    with that region's image manager. Every line starts with its
+    region. A region that could not be read is named, deletes nothing,
+    and makes the command fail after the others are done.
+
+    :raises osc_lib.exceptions.CommandError: when a region could not be
+        read or a deletion failed.
+    """
+    now = clock.now()
+
+    def one(clients: regions.RegionClients) -> Any:
+        return deleted_servers.plan(
+            clients.compute,
+            clients.images,
+            keep=parsed_args.keep,
+            older_than_days=parsed_args.older_than,
+            include_kept=parsed_args.include_kept,
+            now=now,
+            concurrency=parsed_args.concurrency,
+        )
+
+    targets = osc_regions.clients(app, parsed_args)
+    results = regions.read_each(targets, one, lambda found: found.region)
+    failed = planned = 0
+    for clients, result in zip(targets, results, strict=True):
+        if result.failed:
+            app.stderr.write(regions.failure_line(result) + "\n")
+            continue
+        found, decided = result.value  # type: ignore[misc]
+        planned += len(decided.delete)
+        failed += deleted_servers.carry_out(
+            clients.images,
+            found,
+            decided,
+            yes=parsed_args.yes,
+            concurrency=parsed_args.concurrency,
+            out=_Prefixed(app.stdout, clients.region),  # type: ignore[arg-type]
+            err=_Prefixed(app.stderr, clients.region),  # type: ignore[arg-type]
+        )
+    unread = sum(1 for result in results if result.failed)
+    if unread:
+        raise exceptions.CommandError(
+            f"{unread} of {len(results)} regions could not be read; "
+            "nothing was deleted there."
+        )
+    if failed:
+        raise exceptions.CommandError(
+            f"{failed} of {planned} images could not be deleted."
         )

@@ -26,6 +26,9 @@ from rax_scheduled_images_python_novaclient_ext.osc import (
     common,
     health,
 )
+from rax_scheduled_images_python_novaclient_ext.osc import (
+    regions as osc_regions,
+)
 
 SHOW_COLUMNS = ("server_id", "server_name", "type", "day_of_week", "retention")
 
@@ -193,7 +196,9 @@ class UnsetSchedule(common.EscapingOutput, command.Command):
         )
 
 
-class ListSchedules(common.EscapingOutput, command.Lister):
+class ListSchedules(
+    common.EscapingOutput, osc_regions.RegionLister, command.Lister
+):
     """List the servers that have an image schedule, with the schedule.
 
     Type is Daily or Weekly; Day, the UTC day of a weekly image;
@@ -217,12 +222,15 @@ class ListSchedules(common.EscapingOutput, command.Lister):
             "cloud's server list does not show schedules",
         )
         health.add_long_option(parser)
+        osc_regions.add_options(parser)
         return parser
 
     @common.error_boundary
     def take_action(
         self, parsed_args: argparse.Namespace
     ) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
+        if osc_regions.asked(parsed_args):
+            return self._regions(parsed_args)
         rows = common.schedules(self.app).list_schedules(
             all_servers=parsed_args.all_servers,
             concurrency=parsed_args.concurrency,
@@ -234,3 +242,29 @@ class ListSchedules(common.EscapingOutput, command.Lister):
         return domain.SCHEDULE_COLUMNS, [
             columns.shown(row.cells(), parsed_args) for row in rows
         ]
+
+    def _regions(
+        self, parsed_args: argparse.Namespace
+    ) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
+        """The same list in every region asked for, read at once."""
+        titles = (
+            health.long_columns(parsed_args)
+            if parsed_args.long
+            else domain.SCHEDULE_COLUMNS
+        )
+
+        def one(clients: Any) -> list[tuple[Any, ...]]:
+            rows = clients.schedules.list_schedules(
+                all_servers=parsed_args.all_servers,
+                concurrency=parsed_args.concurrency,
+            )
+            if getattr(rows, "used_fallback", False):
+                self.app.stderr.write(
+                    f"{clients.region}: {actions.FALLBACK_NOTE}\n"
+                )
+            if parsed_args.long:
+                return health.long_table(clients.images, parsed_args, rows)[1]
+            return [columns.shown(row.cells(), parsed_args) for row in rows]
+
+        results = osc_regions.read(self.app, parsed_args, one)
+        return self.table(parsed_args, titles, results)

@@ -41,6 +41,14 @@ change what it does next.
                                goes, its images stay
     PUT    /sandbox/servers/ID/answer  {"status": 503}: GET /servers/ID
                                answers that (0 clears)
+    PUT    /sandbox/regions/NAME/fail  {"status": 503}: every compute and
+                               image request of region NAME answers that
+                               (0 clears)
+
+With several regions (`--regions`), adding a server, an image or an
+outcome takes an optional `"region"` (default: the first region, or for
+an image or outcome the region of its server); deleting a server finds
+it in whichever region holds it.
 """
 
 from __future__ import annotations
@@ -61,8 +69,10 @@ from .protocol import (
     require_method,
 )
 from .regions import delete_server, set_answer
+from .regionset import set_failing
 from .scheduler import SNAPSHOT_OUTCOMES
 from .seed import DEMO_PROJECT_ID, make_image
+from .state import State
 
 if TYPE_CHECKING:
     from .server import Sandbox
@@ -89,6 +99,9 @@ def handle(sandbox: Sandbox, request: Request) -> Response:
     name, rest = path[0], path[1:]
     if name == "servers" and rest:
         return _on_server(sandbox, request, rest)
+    if name == "regions" and len(rest) == 2 and rest[1] == "fail":
+        require_method(request, "PUT")
+        return _fail_region(sandbox, rest[0], _body(request))
     route = None if rest else ROUTES.get(name)
     if route is None:
         raise not_found()
@@ -112,6 +125,33 @@ def _on_server(
             raise bad_request(str(exc)) from None
         return Response(204)
     raise not_found()
+
+
+def _fail_region(sandbox: Sandbox, name: str, body: Any) -> Response:
+    try:
+        set_failing(sandbox.failing_regions, list(sandbox.regions), name, body)
+    except KeyError:
+        raise not_found(f"No region {name}.") from None
+    except ValueError as exc:
+        raise bad_request(str(exc)) from None
+    return Response(204)
+
+
+def _state_for(
+    sandbox: Sandbox, body: dict[str, Any], server_id: Any = None
+) -> State:
+    """The region state a call is about: the `"region"` named, else
+    the one holding `server_id`, else the first region's."""
+    region = body.get("region")
+    if region is not None:
+        try:
+            return sandbox.region_state(str(region))
+        except KeyError:
+            raise bad_request(f"no region {region}") from None
+    for state in sandbox.regions.values():
+        if server_id is not None and str(server_id) in state.servers:
+            return state
+    return sandbox.state
 
 
 def _clock(sandbox: Sandbox, request: Request) -> Response:
@@ -154,19 +194,27 @@ def _reset(sandbox: Sandbox, request: Request) -> Response:
 def summary(sandbox: Sandbox) -> dict[str, Any]:
     state = sandbox.state
     return {
+        "regions": {
+            name: _counts(region) for name, region in sandbox.regions.items()
+        },
+        "failing_regions": dict(sandbox.failing_regions),
         "alias": sandbox.alias,
         "url": sandbox.url,
         "clock": format_time(state.clock),
         "seed": sandbox.seed,
         "max_retention": sandbox.settings.max_retention,
         "state_file": sandbox.state_file,
-        "counts": {
-            "projects": len(state.projects),
-            "servers": len(state.servers),
-            "scheduled": sum(1 for s in state.servers.values() if s.schedule),
-            "images": len(state.images),
-        },
+        "counts": _counts(state),
         "faults": sandbox.faults.settings.to_json(),
+    }
+
+
+def _counts(state: State) -> dict[str, int]:
+    return {
+        "projects": len(state.projects),
+        "servers": len(state.servers),
+        "scheduled": sum(1 for s in state.servers.values() if s.schedule),
+        "images": len(state.images),
     }
 
 
@@ -195,7 +243,7 @@ def _tick(sandbox: Sandbox, request: Request) -> Response:
 
 def _add_image(sandbox: Sandbox, request: Request) -> Response:
     body = _body(request)
-    state = sandbox.state
+    state = _state_for(sandbox, body, body.get("server_id"))
     server = state.servers.get(str(body.get("server_id")))
     if server is None:
         raise not_found(
@@ -237,7 +285,7 @@ def _add_server(sandbox: Sandbox, request: Request) -> Response:
     """A server with any name (non-ASCII ones, for terminals that cannot
     show them), in a seeded project."""
     body = _body(request)
-    state = sandbox.state
+    state = _state_for(sandbox, body)
     name = body.get("name")
     if not isinstance(name, str) or not name.strip():
         raise bad_request("name must be a non-empty string")
@@ -291,7 +339,8 @@ def _set_outcome(sandbox: Sandbox, request: Request) -> Response:
             "outcome must be one of " + ", ".join(SNAPSHOT_OUTCOMES)
         )
     with sandbox.lock:
-        server = sandbox.state.servers.get(str(body.get("server_id")))
+        state = _state_for(sandbox, body, body.get("server_id"))
+        server = state.servers.get(str(body.get("server_id")))
         if server is None:
             raise not_found(
                 f"Instance {body.get('server_id')} could not be found."
@@ -304,7 +353,7 @@ def _set_outcome(sandbox: Sandbox, request: Request) -> Response:
 def _delete_server(sandbox: Sandbox, server_id: str) -> Response:
     with sandbox.lock:
         try:
-            delete_server(sandbox.state, server_id)
+            delete_server(_state_for(sandbox, {}, server_id), server_id)
         except KeyError:
             raise not_found(
                 f"Instance {server_id} could not be found."

@@ -189,8 +189,31 @@ def _add_serving_options(serve: argparse.ArgumentParser) -> None:
         help="list an empty second region in the catalog (see regions.py)",
     )
     serve.add_argument(
+        "--regions",
+        metavar="NAME,NAME",
+        type=_region_names,
+        default=None,
+        help="serve these regions, each with servers, schedules and images "
+        "of its own; the first is the default one (see regionset.py)",
+    )
+    serve.add_argument(
+        "--failing-region",
+        metavar="NAME",
+        help="make every compute and image request of this region answer "
+        "503 (PUT /sandbox/regions/NAME/fail changes it)",
+    )
+    serve.add_argument(
         "--verbose", action="store_true", help="log each request"
     )
+
+
+def _region_names(text: str) -> list[str]:
+    names = [name.strip() for name in text.split(",")]
+    if not all(names):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a comma-separated list of region names"
+        )
+    return names
 
 
 def _add_drive_commands(commands: Any) -> None:
@@ -277,6 +300,8 @@ def _serve(args: argparse.Namespace) -> int:
             max_body=args.max_body,
             verbose=args.verbose,
             second_region=args.second_region,
+            regions=args.regions,
+            failing_region=args.failing_region,
         )
         stop = threading.Event()
 

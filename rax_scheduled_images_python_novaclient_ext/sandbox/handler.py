@@ -21,6 +21,7 @@ a handler that changed the state has it saved before the answer goes out.
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import json
 import socket
@@ -33,7 +34,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from . import admin, compute, identity, images, regions
+from . import admin, compute, identity, images, regions, regionset
 from .faults import RETRY_LATER_CODES
 from .protocol import (
     NOT_FOUND,
@@ -184,7 +185,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if top == "sandbox":
             self._write(self._admin(request))
             return
-        faulted = top in ("compute", "image") or (
+        faulted = top in ("compute", "image", regionset.PREFIX) or (
             top == "identity" and sandbox.faults.settings.fault_identity
         )
         response = self._api(request, faulted)
@@ -224,17 +225,31 @@ class _RequestHandler(BaseHTTPRequestHandler):
                 return None
             if fate.kind == "error":
                 return self._error(_injected(fate.code, settings.retry_after))
+        region = regionset.region_of(request.segments, sandbox.settings)
+        failed = regionset.failure(sandbox.failing_regions, region)
+        if failed is not None:
+            return self._error(failed)
         forced = regions.forced_answer(sandbox.server_answers, request)
         if forced is not None:
             return self._error(forced)
+        state: State | None = sandbox.state
         segments = request.segments
+        if segments and segments[0] == regionset.PREFIX:
+            # /region/<NAME>/compute/...: that region's own state.
+            state = sandbox.region_states.get(region or "")
+            segments = segments[2:]
+            # Links in answers (a next page) stay in the region.
+            request = dataclasses.replace(
+                request,
+                base_url=f"{request.base_url}/{regionset.PREFIX}/{region}",
+            )
+            if segments[:1] not in (["compute"], ["image"]):
+                state = None
         route = API_ROUTES.get(segments[0]) if segments else None
-        if route is None:
+        if route is None or state is None:
             return self._error(ApiError(404, NOT_FOUND))
         return self._dispatch(
-            lambda: route(
-                sandbox.state, sandbox.settings, request, segments[1:]
-            )
+            lambda: route(state, sandbox.settings, request, segments[1:])
         )
 
     def _dispatch(self, call: Callable[[], Response]) -> Response:

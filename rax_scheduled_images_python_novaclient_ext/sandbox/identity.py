@@ -36,6 +36,7 @@ from .protocol import (
     require_method,
 )
 from .regions import add_second_region
+from .regionset import add_regions
 from .state import State
 
 V3_ID = "v3.14"
@@ -309,6 +310,9 @@ def _v3_token_body(
         add_second_region(
             body["catalog"], settings, request.base_url, project.id, v3=True
         )
+        add_regions(
+            body["catalog"], settings, request.base_url, project.id, v3=True
+        )
     return {"token": body}
 
 
@@ -434,6 +438,7 @@ def _v2_access(
     add_second_region(
         catalog, settings, request.base_url, project.id, v3=False
     )
+    add_regions(catalog, settings, request.base_url, project.id, v3=False)
     return {
         "access": {
             "token": {

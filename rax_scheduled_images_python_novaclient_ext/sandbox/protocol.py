@@ -178,6 +178,9 @@ class Settings:
     region: str = "RegionOne"
     # An empty second region in the catalog (see regions.py), or None.
     second_region: str | None = None
+    # The regions after the first, each with a state of its own (see
+    # regionset.py).
+    extra_regions: tuple[str, ...] = ()
     # The most a schedule may retain: 65535 in production, 30 early on.
     max_retention: int = 65535
 

@@ -24,10 +24,11 @@ import gc
 import os
 import sys
 import threading
+from collections.abc import Sequence
 from types import TracebackType
 from typing import Any
 
-from . import environment, persistence
+from . import environment, persistence, regionset
 from .faults import DEFAULT_FAULT_CODES, FaultInjector, FaultSettings
 from .handler import MAX_BODY, HTTPServer
 from .model import (
@@ -103,8 +104,17 @@ class Sandbox:
         server_page_max: int = 1000,
         verbose: bool = False,
         second_region: str | None = None,
+        regions: Sequence[str] | None = None,
+        failing_region: str | None = None,
     ) -> None:
         _check_settings(alias, max_retention)
+        if regions is not None:
+            regionset.check_names(list(regions), second_region)
+        names = list(regions or [])
+        if failing_region is not None and failing_region not in (
+            names or ["RegionOne"]
+        ):
+            raise ValueError(f"no region {failing_region} to make fail")
         self.alias = alias
         self.seed = seed
         self.fleet = (servers, scheduled, images)
@@ -120,6 +130,13 @@ class Sandbox:
             max_retention=max_retention,
             second_region=second_region,
         )
+        if names:
+            self.settings.region = names[0]
+            self.settings.extra_regions = tuple(names[1:])
+        # Region name -> the status its every API request answers.
+        self.failing_regions: dict[str, int] = {}
+        if failing_region is not None:
+            self.failing_regions[failing_region] = 503
         self.faults = FaultInjector(
             FaultSettings(
                 seed=seed,
@@ -134,6 +151,7 @@ class Sandbox:
         self._clock = parse_time(clock) if isinstance(clock, str) else clock
         self._start_blank()
         self.state = self._initial_state()
+        self.region_states = self._region_states()
         _settle(self.state)
 
     def _start_blank(self) -> None:
@@ -212,6 +230,27 @@ class Sandbox:
             persistence.save(state, path)
         return state
 
+    def _region_states(self) -> dict[str, State]:
+        """Each region after the first, seeded on the first's users."""
+        return {
+            name: regionset.build_region(
+                self.state, name, number, self.seed, self.fleet
+            )
+            for number, name in enumerate(self.settings.extra_regions, 1)
+        }
+
+    @property
+    def regions(self) -> dict[str, State]:
+        """Every region's state by name, the first region's first."""
+        return {self.settings.region: self.state, **self.region_states}
+
+    def region_state(self, name: str | None) -> State:
+        """The state of region `name` (None: the first region).
+
+        :raises KeyError: for a region the sandbox does not serve.
+        """
+        return self.state if name is None else self.regions[name]
+
     def persist(self) -> None:
         """Save the state when a state file is configured."""
         if self._state_path:
@@ -222,6 +261,7 @@ class Sandbox:
         """Throw away every change and start again from the seed."""
         with self.lock:
             self.state = self._fresh_state()
+            self.region_states = self._region_states()
             _settle(self.state)
             self.persist()
 
@@ -240,14 +280,19 @@ class Sandbox:
                     f"{format_time(self.state.clock)} is past the year 9999"
                 ) from None
             report = tick(self.state, days)
+            # Every region's service runs its daily job, on one clock.
+            for state in self.region_states.values():
+                more = tick(state, days)
+                report.created += more.created
+                report.deleted += more.deleted
             self.persist()
         return report
 
     def set_clock(self, value: str | dt.datetime) -> None:
         with self.lock:
-            self.state.clock = (
-                parse_time(value) if isinstance(value, str) else value
-            )
+            clock = parse_time(value) if isinstance(value, str) else value
+            for state in self.regions.values():
+                state.clock = clock
             self.persist()
 
     # ----- request log ----------------------------------------------------
