@@ -29,7 +29,11 @@ import dataclasses
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from rax_scheduled_images_python_novaclient_ext import actions, bulk
+from rax_scheduled_images_python_novaclient_ext import (
+    actions,
+    bulk,
+    regions,
+)
 from rax_scheduled_images_python_novaclient_ext import policy as policies
 from rax_scheduled_images_python_novaclient_ext import policy_plan as plans
 from rax_scheduled_images_python_novaclient_ext import schedule as domain
@@ -81,38 +85,64 @@ class Outcome:
         )
 
 
-def read_fleet(
-    clients: Sequence[RegionClients], concurrency: int
+@dataclasses.dataclass(frozen=True)
+class Fleet:
+    """The servers read, and one line for each region that could not be
+    read (its servers are in no plan: never dropped silently)."""
+
+    servers: tuple[plans.FleetServer, ...]
+    unread: tuple[str, ...] = ()
+
+
+def _read_region(
+    region: RegionClients, concurrency: int
 ) -> list[plans.FleetServer]:
+    rows = region.schedules.list_schedules(
+        all_servers=True, concurrency=concurrency
+    )
+    return [
+        plans.FleetServer(
+            row.server_id, row.name, row.schedule,
+            dict(row.metadata), region.region,
+        )
+        for row in rows
+    ]  # fmt: skip
+
+
+def read_fleet(clients: Sequence[RegionClients], concurrency: int) -> Fleet:
     """Every server of every region given, with schedule and metadata.
 
-    :raises novaclient.exceptions.ClientException: when a list fails.
+    One region is read as every command reads it (a failure is the
+    command's error); several at the same time, a region that fails
+    kept as its line in ``unread``.
+
+    :raises novaclient.exceptions.ClientException: when the one region's
+        list fails.
     """
-    fleet: list[plans.FleetServer] = []
-    for region in clients:
-        rows = region.schedules.list_schedules(
-            all_servers=True, concurrency=concurrency
-        )
-        fleet.extend(
-            plans.FleetServer(
-                row.server_id, row.name, row.schedule,
-                dict(row.metadata), region.region,
-            )
-            for row in rows
-        )  # fmt: skip
-    return fleet
+    if len(clients) == 1:
+        return Fleet(tuple(_read_region(clients[0], concurrency)))
+    results = regions.read_each(
+        clients,
+        lambda region: _read_region(region, concurrency),
+        lambda region: str(region.region),
+    )
+    servers = [s for result in results for s in result.value or ()]
+    unread = [regions.failure_line(r) for r in results if r.failed]
+    return Fleet(tuple(servers), tuple(unread))
 
 
 def make_plan(
     policy: policies.Policy,
     clients: Sequence[RegionClients],
     concurrency: int,
-) -> plans.Plan:
-    """The plan for ``policy``, with the forecast of every decrease.
+) -> tuple[plans.Plan, Fleet]:
+    """The plan for ``policy``, with the forecast of every decrease, and
+    the fleet it was made from.
 
     :raises novaclient.exceptions.ClientException: when a read fails.
     """
-    plan = plans.decide(policy, read_fleet(clients, concurrency))
+    fleet = read_fleet(clients, concurrency)
+    plan = plans.decide(policy, fleet.servers)
     by_region = {region.region: region for region in clients}
     decreases = plan.decreases()
 
@@ -122,19 +152,20 @@ def make_plan(
         return listed
 
     if not decreases:
-        return plan
+        return plan, fleet
     # Threads only when there is a forecast to read.
     from concurrent import futures
 
     with futures.ThreadPoolExecutor(max(1, concurrency)) as pool:
         listed = list(pool.map(images_of, decreases))
-    return plans.forecast(
+    forecast = plans.forecast(
         plan,
         {
             (row.region, row.server_id): images
             for row, images in zip(decreases, listed, strict=True)
         },
     )
+    return forecast, fleet
 
 
 def apply_row(schedules: Any, row: plans.PlanRow) -> str:
@@ -208,11 +239,13 @@ def apply(
     return Outcome(len(plan.rows), failed, skipped)
 
 
-def export(clients: Sequence[RegionClients], concurrency: int) -> str:
-    """The fleet's schedules as a policy file (:func:`.policy_plan.export`);
-    regions are named when more than one is read.
+def export(
+    clients: Sequence[RegionClients], concurrency: int, with_region: bool
+) -> tuple[str, Fleet]:
+    """The fleet's schedules as a policy file (:func:`.policy_plan.export`),
+    and the fleet read (its ``unread`` regions are not in the file).
 
     :raises novaclient.exceptions.ClientException: when a read fails.
     """
     fleet = read_fleet(clients, concurrency)
-    return plans.export(fleet, with_region=len(clients) > 1)
+    return plans.export(fleet.servers, with_region), fleet

@@ -22,6 +22,7 @@ every command 1 for an error (a bad file, a failed read), 130 Ctrl-C.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from typing import Any
 
 from cliff import columns as cliff_columns
@@ -33,6 +34,9 @@ from rax_scheduled_images_python_novaclient_ext import policy_actions as run
 from rax_scheduled_images_python_novaclient_ext import policy_plan as plans
 from rax_scheduled_images_python_novaclient_ext.catalog import catalog_region
 from rax_scheduled_images_python_novaclient_ext.osc import columns, common
+from rax_scheduled_images_python_novaclient_ext.osc import (
+    regions as osc_regions,
+)
 
 CHANGES_EXIT = 2  # --detailed-exitcode: the plan has changes
 REFUSED_EXIT = 2  # apply: no --yes, and no terminal to ask on
@@ -97,21 +101,43 @@ def read_policy(path: str) -> policies.Policy:
         raise exceptions.CommandError(str(error)) from None
 
 
-def region_clients(app: Any) -> list[run.RegionClients]:
-    """The region the session reaches, named as its catalog names it."""
+def region_clients(
+    app: Any, parsed_args: argparse.Namespace
+) -> list[run.RegionClients]:
+    """The regions asked for (``--all-regions``, ``--region``), else the
+    one the session reaches, named as its catalog names it.
+
+    :raises regions.RegionError: for a region the catalog does not list.
+    """
+    if osc_regions.asked(parsed_args):
+        return [
+            run.RegionClients(found.region, found.schedules, _given(found))
+            for found in osc_regions.clients(app, parsed_args)
+        ]
     schedules = common.schedules(app)
     region = catalog_region(common.compute(app).client)
     return [run.RegionClients(region, schedules, lambda: common.images(app))]
 
 
-def make_plan(app: Any, parsed_args: argparse.Namespace) -> plans.Plan:
+def _given(found: Any) -> Callable[[], Any]:
+    """The region's image manager, already made."""
+    return lambda: found.images
+
+
+def make_plan(
+    app: Any, parsed_args: argparse.Namespace
+) -> tuple[plans.Plan, run.Fleet]:
     """Read the file (before any request), then the fleet; warn on
-    stderr of rules that match no server."""
+    stderr of rules that match no server, and of regions not read."""
     policy = read_policy(parsed_args.policy_file)
-    plan = run.make_plan(policy, region_clients(app), parsed_args.concurrency)
+    plan, fleet = run.make_plan(
+        policy, region_clients(app, parsed_args), parsed_args.concurrency
+    )
     for line in plans.unused_rule_warnings(plan, policy.path):
         app.stderr.write(line + "\n")
-    return plan
+    for line in fleet.unread:
+        app.stderr.write(line + "\n")
+    return plan, fleet
 
 
 def _add_file_argument(parser: argparse.ArgumentParser) -> None:
@@ -124,6 +150,7 @@ def _add_file_argument(parser: argparse.ArgumentParser) -> None:
         parser,
         "How many servers to read (or change) at the same time",
     )
+    osc_regions.add_options(parser)
 
 
 class PlanSchedules(common.EscapingOutput, command.Lister):
@@ -134,7 +161,7 @@ class PlanSchedules(common.EscapingOutput, command.Lister):
     delete, then the servers no rule covers (unmanaged).
     """
 
-    changes = False
+    changes = unread = False
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
@@ -149,7 +176,10 @@ class PlanSchedules(common.EscapingOutput, command.Lister):
         return parser
 
     def run(self, parsed_args: argparse.Namespace) -> int:
+        self.changes = self.unread = False
         result = super().run(parsed_args)
+        if result == 0 and self.unread:
+            return 1  # a region not read: the plan is not the whole fleet
         if result == 0 and parsed_args.detailed_exitcode and self.changes:
             return CHANGES_EXIT
         return result
@@ -158,8 +188,9 @@ class PlanSchedules(common.EscapingOutput, command.Lister):
     def take_action(
         self, parsed_args: argparse.Namespace
     ) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
-        plan = make_plan(self.app, parsed_args)
+        plan, fleet = make_plan(self.app, parsed_args)
         self.changes = plan.has_changes
+        self.unread = bool(fleet.unread)
         self.app.stderr.write(plans.summary(plan) + "\n")
         return plans.COLUMNS, plan_rows(plan, parsed_args)
 
@@ -204,9 +235,14 @@ class ApplySchedules(common.EscapingOutput, command.Command):
 
     @common.error_boundary
     def take_action(self, parsed_args: argparse.Namespace) -> int:
-        plan = make_plan(self.app, parsed_args)
+        plan, fleet = make_plan(self.app, parsed_args)
         self.app.stdout.write(plan_text(plan))
         self.app.stdout.flush()
+        if fleet.unread:
+            raise exceptions.CommandError(
+                "Not applied: a region could not be read (above); nothing "
+                "changed."
+            )
         if not plan.has_changes:
             return 0
         if not parsed_args.yes:
@@ -215,7 +251,7 @@ class ApplySchedules(common.EscapingOutput, command.Command):
                 return refused
         outcome = run.apply(
             plan,
-            region_clients(self.app),
+            region_clients(self.app, parsed_args),
             parsed_args.concurrency,
             self.app.stdout,
             self.app.stderr,
@@ -254,10 +290,17 @@ class ExportSchedules(common.EscapingOutput, command.Command):
             "How many schedule requests to run at the same time when the "
             "cloud's server list does not show schedules",
         )
+        osc_regions.add_options(parser)
         return parser
 
     @common.error_boundary
     def take_action(self, parsed_args: argparse.Namespace) -> int:
-        text = run.export(region_clients(self.app), parsed_args.concurrency)
+        text, fleet = run.export(
+            region_clients(self.app, parsed_args),
+            parsed_args.concurrency,
+            with_region=osc_regions.asked(parsed_args),
+        )
         self.app.stdout.write(text)
-        return 0
+        for line in fleet.unread:
+            self.app.stderr.write(line + "\n")
+        return 1 if fleet.unread else 0
