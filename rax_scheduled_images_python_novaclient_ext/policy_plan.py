@@ -273,7 +273,8 @@ def unused_rule_warnings(plan: Plan, path: str) -> list[str]:
 def export(servers: Sequence[FleetServer], with_region: bool) -> str:
     """A policy file that wants exactly the schedules ``servers`` have.
 
-    One rule per scheduled server, ``default: unmanaged``. A rule
+    One rule per scheduled server, ordered by region and name, and
+    ``default: unmanaged``. A rule
     matches its server's name as a glob with ``*``, ``?`` and ``[``
     escaped (``[*]``); a name that more than one server of the region
     has (scheduled or not) is matched by ``id`` too, so that no rule
@@ -282,7 +283,12 @@ def export(servers: Sequence[FleetServer], with_region: bool) -> str:
     """
     names = Counter((server.region, server.name) for server in servers)
     rules = []
-    for server in servers:
+    # By region and name, not in the list's order (newest first, which
+    # every new server shifts): a file kept in version control then
+    # changes by the lines of what changed.
+    for server in sorted(
+        servers, key=lambda s: (s.region or "", s.name, s.server_id)
+    ):
         if server.schedule is None:
             continue
         match: dict[str, str] = {"name": policies.escape_glob(server.name)}

@@ -324,10 +324,10 @@ def test_export_writes_a_policy_that_plans_no_changes(
     assert exported.code == 0, exported.err
     assert exported.out == (
         "rules:\n"
-        "- match: {name: db-1}\n"
-        "  schedule: {daily: true, retention: 5}\n"
         "- match: {name: ci-1}\n"
         "  schedule: {daily: true, retention: 3}\n"
+        "- match: {name: db-1}\n"
+        "  schedule: {daily: true, retention: 5}\n"
         "- match: {name: other}\n"
         "  schedule: {daily: true, retention: 7}\n"
         "default: unmanaged\n"
