@@ -35,6 +35,7 @@ NAMES = (
     "sandbox",
     "health",
     "orphans",
+    "policy",
 )
 
 # (goal, measured, verdict): one row of the report's "Goals" table.
