@@ -208,7 +208,10 @@ def goals(case: dict[str, Any]) -> list[Goal]:
 
 
 def render(case: dict[str, Any]) -> list[str]:
-    plan, apply = case["plan"], case["apply"]
+    return [*_render_plan(case["plan"]), "", *_render_apply(case["apply"])]
+
+
+def _render_plan(plan: dict[str, Any]) -> list[str]:
     return [
         f"`openstack server image schedule plan --detailed-exitcode -f "
         f"json` of an exported policy with {plan['lowered']} retentions "
@@ -241,7 +244,11 @@ def render(case: dict[str, Any]) -> list[str]:
                 ]
             ],
         ),  # fmt: skip
-        "",
+    ]
+
+
+def _render_apply(apply: dict[str, Any]) -> list[str]:
+    return [
         f"`openstack server image schedule apply --yes --concurrency "
         f"{apply['concurrency']}` of {apply['changes']} changes, "
         f"{apply['latency_ms']} ms per request. Each change re-reads the "
