@@ -402,3 +402,27 @@ def test_apply_changes_only_the_rows_of_the_plan_it_is_given() -> None:
     )
     with pytest.raises(TypeError):
         run.apply(plan.rows, [], 1, out, err)  # type: ignore[arg-type]
+
+
+def test_ctrl_c_during_apply_reports_what_was_done_and_exits_130(
+    openstack, mock, fleet, policy_file
+):
+    from .test_bulk_commands import CtrlCAfter
+
+    register_changes(mock)
+    # The plan is 9 lines; Ctrl-C comes as the first change is reported.
+    done = openstack(
+        *APPLY_CMD, policy_file, "--yes", "--concurrency", "1",
+        stdout=CtrlCAfter(10),
+    )  # fmt: skip
+    assert done.code == 130
+    assert done.out.splitlines()[-1] == (
+        f"db-1 ({DB1}) in LON: change: daily, retention 5 -> daily, "
+        "retention 2"
+    )
+    assert done.error_lines[-1] == (
+        f"Interrupted: 1 of 4 done; not started: db-2 ({DB2}) in LON, "
+        f"ci-1 ({CI1}) in LON, web ({WEB}) in LON"
+    )
+    changed = [c for c in api_calls(mock) if c[0] in ("POST", "DELETE")]
+    assert changed == [("POST", sched_path(DB1))]
