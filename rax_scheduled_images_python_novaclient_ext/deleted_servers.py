@@ -99,12 +99,18 @@ class Scan:
         ]
 
 
-def check_same_region(cs: Any, images: ImageManager) -> None:
+def check_same_region(
+    cs: Any,
+    images: ImageManager,
+    consequence: str = "every server would look deleted",
+) -> None:
     """Refuse when compute and image endpoints are in different regions.
 
     Servers of one region are unknown to another region's compute
-    service: every image would look like a deleted server's.
+    service: every image would look like a deleted server's (or, to a
+    command that joins servers with images, every server imageless).
 
+    :param consequence: what would go wrong, in the message.
     :raises OrphanError: naming both regions.
     """
     compute_region = catalog_region(cs.client)
@@ -112,8 +118,8 @@ def check_same_region(cs: Any, images: ImageManager) -> None:
     if compute_region and image_region and compute_region != image_region:
         raise OrphanError(
             f"The compute endpoint is in region {compute_region} and the "
-            f"image endpoint in region {image_region}: every server would "
-            "look deleted. Choose one region (--os-region-name or "
+            f"image endpoint in region {image_region}: {consequence}. "
+            "Choose one region (--os-region-name or "
             "OS_REGION_NAME) and run again."
         )
 

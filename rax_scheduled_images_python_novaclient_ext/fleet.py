@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import fnmatch
+import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -35,9 +37,12 @@ from rax_scheduled_images_python_novaclient_ext import (
     actions,
     check,
     clock,
+    config,
+    deleted_servers,
     health,
 )
 from rax_scheduled_images_python_novaclient_ext import schedule as domain
+from rax_scheduled_images_python_novaclient_ext.catalog import catalog_region
 from rax_scheduled_images_python_novaclient_ext.errors import NoSchedule
 
 SCAN = "scan"
@@ -163,10 +168,11 @@ def read_health(
     :param with_kept: count the images without the marker too (needs
         every image of the project, not only the service's).
     """
+    override = os.environ.get(config.NOW_ENV, "").strip() or None
     sink, way = read_images(
         images,
         [row.server_id for row in servers],
-        lambda: health.FleetTally(servers, now, with_kept),
+        lambda: health.FleetTally(servers, now, with_kept, override),
         marked_only=not with_kept,
         concurrency=concurrency,
     )
@@ -255,49 +261,127 @@ def describe_error(error: BaseException) -> str:
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
+# What a health read joins servers with images under; the purge's words
+# are for deleted servers.
+JOIN_CONSEQUENCE = "every server would look as if it had no images"
+
+
+def check_same_region(cs: Any, images: Any) -> None:
+    """Refuse to join servers with images across two regions (the
+    purge's rule, :func:`.deleted_servers.check_same_region`).
+
+    :raises OrphanError: naming both regions.
+    """
+    deleted_servers.check_same_region(cs, images, JOIN_CONSEQUENCE)
+
+
+@dataclasses.dataclass
+class RegionRead:
+    """One region's health read (the whole check when one region is
+    read)."""
+
+    # The catalog region read (catalog.catalog_region), None if unknown.
+    region: str | None
+    # The project id the read was for.
+    project: str | None
+    # Scheduled servers, with their state.
+    rows: list[health.ServerHealth]
+    # Servers with no schedule (state "unscheduled"), after
+    # --ignore-server.
+    unscheduled: list[health.ServerHealth]
+    # Why this region could not be read (rows then empty).
+    error: str | None = None
+
+
+def ignored(name: str, patterns: Sequence[str]) -> bool:
+    """True when the server name matches one of the ``--ignore-server``
+    globs (case-sensitive, as Nova's names are)."""
+    return any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)
+
+
+def read_region(
+    compute: Callable[[], Any],
+    schedules: Callable[[], Any],
+    images: Callable[[], Any],
+    names: Sequence[str],
+    options: check.CheckOptions,
+    *,
+    now: datetime.datetime | None = None,
+    concurrency: int = 8,
+) -> RegionRead:
+    """Read one region's health for the check; never raises for a cloud
+    error: anything that keeps the region from being read (login,
+    catalog, refusal, an answer that is not what the API documents,
+    compute and image endpoints in two regions, a server named that does
+    not exist or has no schedule) is the read's ``error``.
+
+    :param compute: makes the region's novaclient Client (inside the
+        read, so that its failure is an error too); ``schedules`` (the
+        schedule manager) and ``images`` (the image manager) likewise.
+    :param names: read only these servers (names or IDs); empty: every
+        server, the unscheduled ones counted apart. One server list is
+        read (unfiltered: it carries each server's schedule), so the
+        servers without a schedule cost no request more.
+    :param now: the time ages are measured at (default: :func:`.clock.now`).
+    """
+    region = project = None
+    try:
+        when = now or clock.now()
+        cs, manager, image_manager = compute(), schedules(), images()
+        region = catalog_region(cs.client)
+        project = image_manager.project_id()
+        check_same_region(cs, image_manager)
+        if names:
+            servers = named_servers(cs, manager, names)
+            for row in servers:
+                if row.schedule is None:
+                    raise exceptions.CommandError(
+                        f"Server {row.name} ({row.server_id}) has no image "
+                        "schedule: there is nothing to check."
+                    )
+        else:
+            servers = manager.list_schedules(
+                all_servers=True, concurrency=concurrency
+            )
+        scheduled = [row for row in servers if row.schedule is not None]
+        read = read_health(
+            image_manager,
+            scheduled,
+            when,
+            options.thresholds,
+            concurrency=concurrency,
+        )
+    except Exception as error:  # every failure is the region's UNKNOWN
+        return RegionRead(region, project, [], [], describe_error(error))
+    unscheduled = [
+        health.unscheduled(row)
+        for row in servers
+        if row.schedule is None
+        and not ignored(row.name, options.ignore_servers)
+    ]
+    return RegionRead(region, project, read.rows, unscheduled)
+
+
 def check_fleet(
     compute: Callable[[], Any],
     schedules: Callable[[], Any],
     images: Callable[[], Any],
     names: Sequence[str],
-    thresholds: health.Thresholds,
+    options: check.CheckOptions,
     concurrency: int = 8,
 ) -> tuple[list[str], int]:
-    """The monitoring check: its lines of stdout and its exit code.
+    """The monitoring check of one region: its lines of stdout and its
+    exit code (:func:`read_region`, then :func:`.check.report`).
 
-    Anything that keeps the cloud from being read (login, catalog,
-    refusal, an answer that is not what the API documents, a server
-    named that does not exist or has no schedule) is the check's
+    Anything that keeps the cloud from being read is the check's
     UNKNOWN, exit 3, with the reason on the first line.
-
-    :param compute: makes the novaclient Client (inside the check, so
-        that its failure is an UNKNOWN too); ``schedules`` (the schedule
-        manager) and ``images`` (the image manager) likewise.
-    :param names: check only these servers (names or IDs); empty: every
-        server that has a schedule.
     """
-    try:
-        now = clock.now()
-        manager = schedules()
-        if names:
-            servers = named_servers(compute(), manager, names)
-            unscheduled = [row for row in servers if row.schedule is None]
-            if unscheduled:
-                row = unscheduled[0]
-                return check.unknown(
-                    f"Server {row.name} ({row.server_id}) has no image "
-                    "schedule: there is nothing to check."
-                )
-        else:
-            servers = manager.list_schedules(concurrency=concurrency)
-        read = read_health(
-            images(),
-            servers,
-            now,
-            thresholds,
-            with_kept=False,
-            concurrency=concurrency,
-        )
-    except Exception as error:  # every failure is the check's UNKNOWN
-        return check.unknown(describe_error(error))
-    return check.report(read.rows)
+    read = read_region(
+        compute,
+        schedules,
+        images,
+        names,
+        options,
+        concurrency=concurrency,
+    )
+    return check.report([read], options)

@@ -30,17 +30,52 @@ import datetime
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from rax_scheduled_images_python_novaclient_ext import config
+from rax_scheduled_images_python_novaclient_ext import config, provenance
 from rax_scheduled_images_python_novaclient_ext import schedule as domain
+from rax_scheduled_images_python_novaclient_ext.config import NOW_ENV
+
+# The words of ages, sizes and times; named here too, where 1.1.0 had
+# them.
+from rax_scheduled_images_python_novaclient_ext.humanize import (
+    format_age as format_age,
+)
+from rax_scheduled_images_python_novaclient_ext.humanize import (
+    format_beyond as format_beyond,
+)
+from rax_scheduled_images_python_novaclient_ext.humanize import (
+    format_size as format_size,
+)
+from rax_scheduled_images_python_novaclient_ext.humanize import (
+    format_time as format_time,
+)
+from rax_scheduled_images_python_novaclient_ext.humanize import (
+    iso_time as iso_time,
+)
 
 OK = "ok"
 LATE = "late"
 MISSED = "missed"
 NO_IMAGES = "no-images"
 FAILED_IMAGES = "failed-images"
+CLOCK_SKEW = "clock-skew"
 # Worst first: the order of the check's lines, and the precedence when
 # more than one state applies to a server.
-STATES: tuple[str, ...] = (MISSED, LATE, NO_IMAGES, FAILED_IMAGES, OK)
+STATES: tuple[str, ...] = (
+    CLOCK_SKEW,
+    MISSED,
+    LATE,
+    NO_IMAGES,
+    FAILED_IMAGES,
+    OK,
+)
+# A server without a schedule: nothing is expected of it, unless the
+# check is asked to count it (``--unscheduled``).
+UNSCHEDULED = "unscheduled"
+
+# An image dated this far after "now" means the two clocks disagree (a
+# stale SCHEDULED_IMAGES_NOW, or this machine's clock): its age would
+# read as negative, and no state drawn from it can be trusted.
+SKEW_LIMIT = datetime.timedelta(hours=1)
 
 # The service's hard timeout for one snapshot (api.md, "Failures and
 # their signs"): a marked image not ACTIVE after this has failed; a
@@ -119,20 +154,31 @@ def check_thresholds(thresholds: Thresholds) -> Thresholds:
 
 @dataclasses.dataclass(frozen=True)
 class LastImage:
-    """The newest ACTIVE scheduled image of a server."""
+    """The newest ACTIVE image the service made for a server.
+
+    ``kept`` is True for an image ``keep`` exempted from the service's
+    counting: it still proves the schedule ran.
+    """
 
     id: str
     name: str
     created: datetime.datetime
+    kept: bool = False
+
+    @property
+    def label(self) -> str:
+        """How a reason names the image: its name (else its id)."""
+        shown = self.name or self.id
+        return f"{shown} (kept)" if self.kept else shown
 
 
 @dataclasses.dataclass(frozen=True)
 class ServerHealth:
     """One server's health, as ``list --long`` and ``check`` show it.
 
-    ``state`` and ``reason`` are None for a server without a schedule
-    (listed with ``--all-servers``): nothing is expected of it. ``kept``
-    is None when the read left out the images without the marker.
+    A server without a schedule (listed with ``--all-servers``) has the
+    state :data:`UNSCHEDULED`: nothing is expected of it. ``kept`` is
+    None when the read left out the images without the marker.
     """
 
     server_id: str
@@ -146,6 +192,23 @@ class ServerHealth:
     size: int
     state: str | None
     reason: str | None
+
+
+def unscheduled(row: domain.ServerSchedule) -> ServerHealth:
+    """The health row of a server that has no schedule."""
+    return ServerHealth(
+        server_id=row.server_id,
+        server_name=row.name,
+        schedule=None,
+        last=None,
+        age=None,
+        counted=0,
+        failed=0,
+        kept=None,
+        size=0,
+        state=UNSCHEDULED,
+        reason="no image schedule",
+    )
 
 
 def _status(image: Mapping[str, Any]) -> str:
@@ -167,39 +230,82 @@ def _created(image: Mapping[str, Any]) -> datetime.datetime | None:
     )
 
 
-class _Tally:
-    """The few numbers a server's health needs, built one image at a time."""
+def _image(
+    image: Mapping[str, Any], created: datetime.datetime, kept: bool = False
+) -> LastImage:
+    return LastImage(
+        str(image.get("id") or ""), str(image.get("name") or ""), created, kept
+    )
 
-    __slots__ = ("counted", "failed", "kept", "size", "last")
 
-    def __init__(self) -> None:
+class Tally:
+    """What a server's health is judged from, built one image at a time.
+
+    ``last``: the newest ACTIVE image the service made (marked, or kept
+    by ``keep``); ``first_failed``: when the oldest failed one was made;
+    ``future``: the newest image dated more than :data:`SKEW_LIMIT`
+    after "now" (the two clocks disagree).
+    """
+
+    __slots__ = (
+        "server_id",
+        "server_name",
+        "counted",
+        "failed",
+        "kept",
+        "size",
+        "last",
+        "first_failed",
+        "future",
+    )
+
+    def __init__(self, server_id: str = "", server_name: str = "") -> None:
+        self.server_id = server_id
+        self.server_name = server_name
         self.counted = 0
         self.failed = 0
         self.kept = 0
         self.size = 0
         self.last: LastImage | None = None
+        self.first_failed: datetime.datetime | None = None
+        self.future: LastImage | None = None
+
+    def _newest(self, found: LastImage) -> None:
+        if self.last is None or found.created > self.last.created:
+            self.last = found
 
     def add(self, image: Mapping[str, Any], now: datetime.datetime) -> None:
+        """Count one image of the server."""
+        created = _created(image)
+        if created is not None and created - now > SKEW_LIMIT:
+            if self.future is None or created > self.future.created:
+                self.future = _image(image, created)
+        active = _status(image) == "ACTIVE"
         if not domain.is_marked(image):
             self.kept += 1
+            if (
+                active
+                and created is not None
+                and provenance.made_by_service(
+                    image, self.server_id, self.server_name
+                )
+            ):
+                self._newest(_image(image, created, kept=True))
             return
-        created = _created(image)
-        if _status(image) == "ACTIVE":
+        if active:
             self.counted += 1
             self.size += _size(image)
-            if created is not None and (
-                self.last is None or created > self.last.created
-            ):
-                self.last = LastImage(
-                    str(image.get("id") or ""),
-                    str(image.get("name") or ""),
-                    created,
-                )
+            if created is not None:
+                self._newest(_image(image, created))
         elif created is None or now - created > SNAPSHOT_TIMEOUT:
             # Not ACTIVE after the hard timeout (or of no known age): the
             # service never counts or prunes it; it stays until deleted.
             self.failed += 1
             self.size += _size(image)
+            if created is not None and (
+                self.first_failed is None or created < self.first_failed
+            ):
+                self.first_failed = created
 
 
 class FleetTally:
@@ -212,6 +318,9 @@ class FleetTally:
     :param now: the time ages are measured at (aware).
     :param with_kept: False when the images fed are the marked ones only,
         so the kept count is unknown (None).
+    :param now_override: the value of ``SCHEDULED_IMAGES_NOW`` when it
+        set "now" (None when the real clock did), for the reason of a
+        ``clock-skew``.
     """
 
     def __init__(
@@ -219,11 +328,16 @@ class FleetTally:
         servers: Iterable[domain.ServerSchedule],
         now: datetime.datetime,
         with_kept: bool = True,
+        now_override: str | None = None,
     ) -> None:
         self.servers = list(servers)
         self.now = now
         self.with_kept = with_kept
-        self._tallies = {row.server_id: _Tally() for row in self.servers}
+        self.now_override = now_override
+        self._tallies = {
+            row.server_id: Tally(row.server_id, row.name)
+            for row in self.servers
+        }
 
     def add(self, images: Iterable[Mapping[str, Any]]) -> None:
         """Count ``images``: those of the servers given, the rest ignored."""
@@ -234,16 +348,31 @@ class FleetTally:
 
     def rows(self, thresholds: Thresholds) -> list[ServerHealth]:
         """Each server's health, in the order the servers were given."""
-        return [
-            _health(
-                row,
-                self._tallies[row.server_id],
-                self.now,
-                thresholds,
-                self.with_kept,
+        return [self._health(row, thresholds) for row in self.servers]
+
+    def _health(
+        self, row: domain.ServerSchedule, thresholds: Thresholds
+    ) -> ServerHealth:
+        tally = self._tallies[row.server_id]
+        age = None if tally.last is None else self.now - tally.last.created
+        state, reason = UNSCHEDULED, "no image schedule"
+        if row.schedule is not None:
+            state, reason = judge(
+                row.schedule, tally, self.now, thresholds, self.now_override
             )
-            for row in self.servers
-        ]
+        return ServerHealth(
+            server_id=row.server_id,
+            server_name=row.name,
+            schedule=row.schedule,
+            last=tally.last,
+            age=age,
+            counted=tally.counted,
+            failed=tally.failed,
+            kept=tally.kept if self.with_kept else None,
+            size=tally.size,
+            state=state,
+            reason=reason,
+        )
 
 
 def fleet_health(
@@ -265,195 +394,81 @@ def fleet_health(
     return tally.rows(thresholds or Thresholds())
 
 
-def _health(
-    row: domain.ServerSchedule,
-    tally: _Tally,
-    now: datetime.datetime,
-    thresholds: Thresholds,
-    with_kept: bool,
-) -> ServerHealth:
-    age = None if tally.last is None else now - tally.last.created
-    state, reason = (None, None)
-    if row.schedule is not None:
-        state, reason = judge(row.schedule, age, tally.failed, thresholds)
-    return ServerHealth(
-        server_id=row.server_id,
-        server_name=row.name,
-        schedule=row.schedule,
-        last=tally.last,
-        age=age,
-        counted=tally.counted,
-        failed=tally.failed,
-        kept=tally.kept if with_kept else None,
-        size=tally.size,
-        state=state,
-        reason=reason,
+def _skew(
+    future: LastImage, now: datetime.datetime, override: str | None
+) -> str:
+    """The reason of a ``clock-skew``: the offset, and where "now" came
+    from."""
+    offset = format_age(future.created - now)
+    source = (
+        f"{NOW_ENV} is set to {override}"
+        if override
+        else f"{NOW_ENV} is not set: check this machine's clock"
+    )
+    return (
+        f"image {future.label} is dated {offset} after now "
+        f"({iso_time(now)}); {source}"
     )
 
 
 def judge(
     schedule: domain.Schedule,
-    age: datetime.timedelta | None,
-    failed: int,
+    tally: Tally,
+    now: datetime.datetime,
     thresholds: Thresholds,
+    now_override: str | None = None,
 ) -> tuple[str, str]:
     """The state of a scheduled server, and the reason in words.
 
-    Precedence, worst first: ``missed`` (the newest ACTIVE scheduled
-    image is older than the critical age), ``late`` (older than the
-    warning age), ``no-images`` (there is none), ``failed-images`` (the
-    newest is recent but failed images wait to be deleted), ``ok``. The
-    reason of a worse state still mentions failed images.
-
-    :param age: the newest ACTIVE scheduled image's age; None for none.
+    Precedence, worst first: ``clock-skew`` (an image is dated more than
+    an hour after "now": no age can be trusted), ``missed`` (the newest
+    ACTIVE image the service made is older than the critical age; or
+    there is none and failed ones go back further than that), ``late``
+    (likewise past the warning age), ``no-images`` (none, and nothing
+    shows the schedule is older), ``failed-images`` (the newest is
+    recent but failed images wait to be deleted), ``ok``. The reason of
+    a worse state still mentions failed images, and names the image the
+    age is measured from.
     """
+    if tally.future is not None:
+        return CLOCK_SKEW, _skew(tally.future, now, now_override)
     warning, critical = thresholds.for_schedule(schedule)
     kind = schedule.kind.lower()
+    failed = tally.failed
     failures = (
         f"; {failed} failed image{'s' if failed != 1 else ''} to delete"
         if failed
         else ""
     )
-    if age is None:
-        return NO_IMAGES, f"no ACTIVE scheduled image yet{failures}"
-    shown = f"newest image {format_age(age)} old"
-    if age > critical:
-        limit = f"{kind} critical after {format_age(critical)}"
-        return MISSED, f"{shown} ({limit}){failures}"
-    if age > warning:
-        limit = f"{kind} warning after {format_age(warning)}"
-        return LATE, f"{shown} ({limit}){failures}"
+    if tally.last is None:
+        if tally.first_failed is None:
+            return NO_IMAGES, f"no ACTIVE scheduled image yet{failures}"
+        age = now - tally.first_failed
+        shown = (
+            f"no ACTIVE image; {failed} failed since "
+            f"{format_time(tally.first_failed)} UTC"
+        )
+        failures = ""
+    else:
+        age = now - tally.last.created
+        shown = f"newest image {tally.last.label}, {format_age(age)} old"
+    for state, level, limit in (
+        (MISSED, "critical", critical),
+        (LATE, "warning", warning),
+    ):
+        if age > limit:
+            if tally.last is not None:
+                shown = (
+                    f"newest image {tally.last.label}, "
+                    f"{format_beyond(age, limit)} old"
+                )
+            after = f"{kind} {level} after {format_age(limit)}"
+            return state, f"{shown} ({after}){failures}"
+    if tally.last is None:
+        return NO_IMAGES, shown
     if failed:
         return FAILED_IMAGES, f"{shown}{failures}"
     return OK, shown
-
-
-# --- the columns of ``list --long`` --------------------------------------
-
-# Table titles (human units), after the schedule columns of ``list``.
-LONG_COLUMNS: tuple[str, ...] = (
-    *domain.SCHEDULE_COLUMNS,
-    "Last image (UTC)",
-    "Age",
-    "Counted",
-    "Failed",
-    "Kept",
-    "Size",
-    "State",
-)
-# The keys of the machine formats (``-f json``, yaml, csv, value): a
-# contract with scripts, so bytes, hours and ISO times, and None for
-# "no value".
-LONG_KEYS: tuple[str, ...] = (
-    "server_id",
-    "server_name",
-    "type",
-    "day_of_week",
-    "retention",
-    "last_image_id",
-    "last_image_created",
-    "age_hours",
-    "counted",
-    "failed",
-    "kept",
-    "size_bytes",
-    "state",
-    "reason",
-)
-
-
-def long_cells(row: ServerHealth) -> tuple[Any, ...]:
-    """The table row, in the order of :data:`LONG_COLUMNS`; None where
-    there is no value."""
-    schedule = row.schedule
-    return (
-        row.server_id,
-        row.server_name,
-        None if schedule is None else schedule.kind,
-        None if schedule is None else schedule.day_of_week,
-        None if schedule is None else schedule.retention,
-        None if row.last is None else format_time(row.last.created),
-        None if row.age is None else format_age(row.age),
-        row.counted,
-        row.failed,
-        row.kept,
-        format_size(row.size),
-        row.state,
-    )
-
-
-def long_values(row: ServerHealth) -> tuple[Any, ...]:
-    """The machine row, in the order of :data:`LONG_KEYS`."""
-    schedule = row.schedule
-    age = None
-    if row.age is not None:
-        age = round(row.age.total_seconds() / 3600, 2)
-    return (
-        row.server_id,
-        row.server_name,
-        None if schedule is None else schedule.kind.lower(),
-        None if schedule is None else schedule.day_of_week,
-        None if schedule is None else schedule.retention,
-        None if row.last is None else row.last.id,
-        None if row.last is None else iso_time(row.last.created),
-        age,
-        row.counted,
-        row.failed,
-        row.kept,
-        row.size,
-        row.state,
-        row.reason,
-    )
-
-
-# --- text ----------------------------------------------------------------
-
-
-def format_age(age: datetime.timedelta) -> str:
-    """An age in words: ``8d 4h`` from three days on, ``30h 10m`` below.
-
-    Rounded down to the minute, so 27 h 59 m 59 s never reads as 28 h.
-    """
-    minutes = int(age.total_seconds() // 60)
-    sign = "-" if minutes < 0 else ""
-    minutes = abs(minutes)
-    days, rest = divmod(minutes, 24 * 60)
-    hours, minutes = divmod(rest, 60)
-    if days < 3:
-        # Under three days, hours read better ("30h", "52h": the daily
-        # ages people reason in).
-        days, hours = 0, hours + 24 * days
-    if days:
-        text = f"{days}d {hours}h" if hours else f"{days}d"
-    elif hours:
-        text = f"{hours}h {minutes}m" if minutes else f"{hours}h"
-    else:
-        text = f"{minutes}m"
-    return sign + text
-
-
-_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
-
-
-def format_size(size: int) -> str:
-    """Bytes in binary units with one decimal: ``1.5 GiB``, ``512 B``."""
-    value = float(size)
-    for unit in _UNITS:
-        if value < 1024 or unit == _UNITS[-1]:
-            return f"{size} B" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-def format_time(when: datetime.datetime) -> str:
-    """An image time as the tables show it: UTC to the minute."""
-    return when.astimezone(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M")
-
-
-def iso_time(when: datetime.datetime) -> str:
-    """An image time as JSON shows it: ISO 8601, UTC, ``Z``."""
-    utc = when.astimezone(datetime.timezone.utc)
-    return utc.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def thresholds_from(args: Any) -> Thresholds:

@@ -88,3 +88,104 @@ def threshold_options() -> list[tuple[tuple[str, ...], dict[str, Any]]]:
         )
         for kind, level, unit, value, state in specs
     ]
+
+
+UNSCHEDULED_CHOICES = ("ignore", "warning", "critical")
+
+
+def check_options() -> list[tuple[tuple[str, ...], dict[str, Any]]]:
+    """``(flags, keyword arguments)`` of the check's options on servers
+    without a schedule and on an empty project."""
+    return [
+        (
+            ("--unscheduled",),
+            {
+                "metavar": "<ignore|warning|critical>",
+                "choices": UNSCHEDULED_CHOICES,
+                "default": "ignore",
+                "help": (
+                    "What a server without an image schedule makes the "
+                    "check: ignore (default; still counted in the "
+                    "summary), warning or critical."
+                ),
+            },
+        ),
+        (
+            ("--ignore-server",),
+            {
+                "metavar": "<glob>",
+                "action": "append",
+                "default": [],
+                "dest": "ignore_servers",
+                "help": (
+                    "Leave out servers without a schedule whose name "
+                    "matches this pattern (* ? [..], case-sensitive): "
+                    "they are meant to go unprotected. Repeat for more."
+                ),
+            },
+        ),
+        (
+            ("--allow-empty",),
+            {
+                "action": "store_true",
+                "default": False,
+                "help": (
+                    "Exit OK when no server has a schedule (default: "
+                    "UNKNOWN, exit 3: a check pointed at the wrong "
+                    "project or region must not go green)."
+                ),
+            },
+        ),
+    ]
+
+
+def check_error_parser(parser: argparse.ArgumentParser, out: Any) -> None:
+    """Make ``parser`` (a check's) report its errors as the check's
+    UNKNOWN: ``SCHEDULED IMAGES UNKNOWN - <reason>`` on ``out`` (a
+    stream, or a callable that returns one), exit 3, as Nagios reads it,
+    instead of argparse's usage text and exit 2. Unrecognised arguments
+    are its errors too (a subcommand's parser would hand them back to
+    the top-level parser).
+    """
+
+    def error(message: str) -> Any:
+        stream = out() if callable(out) else out
+        text = " ".join(f"{parser.prog}: {message}".split())
+        stream.write(f"SCHEDULED IMAGES UNKNOWN - {text}\n")
+        stream.flush()
+        raise SystemExit(3)
+
+    plain = parser.parse_known_args
+
+    def parse_known_args(
+        args: Any = None, namespace: Any = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        parsed, extras = plain(args, namespace)
+        if extras:
+            error(f"unrecognized arguments: {' '.join(extras)}")
+        return parsed, extras
+
+    parser.error = error  # type: ignore[method-assign]
+    parser.parse_known_args = parse_known_args  # type: ignore[method-assign,assignment]
+
+
+class CheckServerAction(argparse._AppendAction):
+    """The check's ``--server`` (append), which also makes the parser it
+    is added to report errors as the check's UNKNOWN.
+
+    novaclient builds each subcommand's parser itself from the
+    ``@utils.arg`` specs; argparse sets ``container`` on an action when
+    it is added, the one moment an extension's code sees that parser.
+    """
+
+    @property
+    def container(self) -> Any:
+        return self.__dict__.get("_container")
+
+    @container.setter
+    def container(self, parser: Any) -> None:
+        self.__dict__["_container"] = parser
+        if isinstance(parser, argparse.ArgumentParser):
+            import sys
+
+            check_error_parser(parser, lambda: sys.stdout)

@@ -35,6 +35,7 @@ NAMES = (
     "sandbox",
     "health",
     "orphans",
+    "regions",
     "policy",
 )
 

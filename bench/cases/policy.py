@@ -9,7 +9,7 @@
 # WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 # License for the specific language governing permissions and limitations
 # under the License.
-"""Case 8: schedules as code, `plan` at fleet scale and `apply` in bulk.
+"""Case: schedules as code, `plan` at fleet scale and `apply` in bulk.
 
 `plan` of an exported policy with a few retentions lowered, over 10,000
 servers of which 2,000 have a schedule: the requests must be the server

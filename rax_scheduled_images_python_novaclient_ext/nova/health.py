@@ -29,19 +29,32 @@ T = TypeVar("T")
 
 
 def print_long(cs: Any, rows: Sequence[domain.ServerSchedule]) -> None:
-    """``scheduled-images-list --long``: the schedules and their health."""
+    """``scheduled-images-list --long``: the schedules and their health.
+
+    :raises OrphanError: when compute and image endpoints are in two
+        regions (the join would be wrong).
+    """
     # The fleet reader is imported when it reads, not at nova start-up.
-    from rax_scheduled_images_python_novaclient_ext import fleet, health
+    from rax_scheduled_images_python_novaclient_ext import (
+        fleet,
+        health,
+        health_columns,
+    )
 
     now = clock.now()
-    read = fleet.read_health(common.images(cs), rows, now, health.Thresholds())
+    images = common.images(cs)
+    if rows:
+        fleet.check_same_region(cs, images)
+    read = fleet.read_health(images, rows, now, health.Thresholds())
     common.print_rows(
-        health.LONG_COLUMNS, [health.long_cells(r) for r in read.rows]
+        health_columns.LONG_COLUMNS,
+        [health_columns.long_cells(r) for r in read.rows],
     )
 
 
-def _threshold_options(func: Callable[..., T]) -> Callable[..., T]:
-    for flags, kwargs in reversed(options.threshold_options()):
+def _check_options(func: Callable[..., T]) -> Callable[..., T]:
+    specs = [*options.threshold_options(), *options.check_options()]
+    for flags, kwargs in reversed(specs):
         func = utils.arg(*flags, **kwargs)(func)
     return func
 
@@ -50,35 +63,35 @@ def _threshold_options(func: Callable[..., T]) -> Callable[..., T]:
 @utils.arg(
     "--server",
     metavar="<server>",
-    action="append",
+    # Also makes a bad argument the check's UNKNOWN (exit 3).
+    action=options.CheckServerAction,
     default=[],
     help="Check only this server (name or ID); repeat for more. Default: "
     "every server that has an image schedule.",
 )
-@_threshold_options
+@_check_options
 def do_scheduled_images_check(cs: Any, args: argparse.Namespace) -> None:
     """Check that the scheduled images are being taken (a Nagios plugin).
 
     First line: SCHEDULED IMAGES OK|WARNING|CRITICAL|UNKNOWN - summary |
     performance data; then one line per server that is not ok. Exit 0
     ok; 1 warning (late, no-images, failed-images); 2 critical (missed);
-    3 unknown (the cloud could not be read).
+    3 unknown (the cloud could not be read, no scheduled server found,
+    clock-skew, or a bad argument).
     """
+    from rax_scheduled_images_python_novaclient_ext import check, fleet
+
     try:
-        from rax_scheduled_images_python_novaclient_ext import health
-
-        thresholds = health.thresholds_from(args)
+        check_options = check.options_from(args)
     except domain.ScheduleError as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
-    from rax_scheduled_images_python_novaclient_ext import fleet
-
-    lines, code = fleet.check_fleet(
-        lambda: cs,
-        lambda: common.schedules(cs),
-        lambda: common.images(cs),
-        args.server,
-        thresholds,
-    )
+        lines, code = check.unknown(str(error))
+    else:
+        lines, code = fleet.check_fleet(
+            lambda: cs,
+            lambda: common.schedules(cs),
+            lambda: common.images(cs),
+            args.server,
+            check_options,
+        )
     print("\n".join(lines))
     sys.exit(code)

@@ -112,6 +112,58 @@ def machine(parsed_args: argparse.Namespace) -> bool:
     return getattr(parsed_args, "formatter", "table") in MACHINE_FORMATS
 
 
+def check(
+    app: Any,
+    parsed_args: argparse.Namespace,
+    names: Sequence[str],
+    options: Any,
+) -> tuple[list[str], int]:
+    """The monitoring check of every region asked for: one
+    :func:`..fleet.read_region` per region, at the same time, every read
+    (failed ones too) given to :func:`..check.report`. Never raises: a
+    region option the catalog cannot satisfy is the check's UNKNOWN.
+
+    :param options: the check's :class:`..check.CheckOptions`.
+    """
+    from rax_scheduled_images_python_novaclient_ext import check as verdict
+    from rax_scheduled_images_python_novaclient_ext import clock, fleet
+
+    try:
+        if names and (parsed_args.all_regions or len(parsed_args.regions) > 1):
+            raise regions.RegionError(
+                "--server names servers of one region: use it with one "
+                "--region, or without region options."
+            )
+        targets = clients(app, parsed_args)
+        now = clock.now()
+    except regions.RegionError as error:  # the user's words, as typed
+        return verdict.unknown(str(error))
+    except Exception as error:  # the check's UNKNOWN, never a traceback
+        return verdict.unknown(fleet.describe_error(error))
+
+    def one(found: regions.RegionClients) -> Any:
+        read = fleet.read_region(
+            lambda: found.compute,
+            lambda: found.schedules,
+            lambda: found.images,
+            names,
+            options,
+            now=now,
+            concurrency=parsed_args.concurrency,
+        )
+        # A region that failed before its catalog was read keeps its name.
+        read.region = read.region or found.region
+        return read
+
+    reads = [
+        result.value
+        if result.value is not None
+        else fleet.RegionRead(result.region, None, [], [], result.error)
+        for result in regions.read_each(targets, one, lambda f: f.region)
+    ]
+    return verdict.report(reads, options)
+
+
 class RegionLister:
     """Mixin of a Lister that may read several regions: after the rows,
     one stderr line per region that could not be read, and exit 1."""

@@ -263,7 +263,9 @@ class ListSchedules(
                     f"{clients.region}: {actions.FALLBACK_NOTE}\n"
                 )
             if parsed_args.long:
-                return health.long_table(clients.images, parsed_args, rows)[1]
+                return health.long_table(
+                    clients.compute, clients.images, parsed_args, rows
+                )[1]
             return [columns.shown(row.cells(), parsed_args) for row in rows]
 
         results = osc_regions.read(self.app, parsed_args, one)
