@@ -104,23 +104,20 @@ def _measure_command(
     argv: list[str],
     repeats: int,
 ) -> dict[str, Any]:
-    """Each region alone, then all three at once, ``repeats`` times each
-    (median kept; the requests are the same every time)."""
-    alone = {
-        region: _summary(
-            [
-                _once(cloud, stamps, {**base, "OS_REGION_NAME": region}, argv)
-                for _ in range(repeats)
-            ]
-        )
-        for region in REGIONS
-    }
-    every = _summary(
-        [
+    """Each region alone, then all three at once, in rounds of four
+    runs (so that a busy moment of the shared machine falls on all of
+    them alike), ``repeats`` rounds; the median of each is kept (the
+    requests are the same every time)."""
+    runs: dict[str, list[Any]] = {name: [] for name in (*REGIONS, "all")}
+    for _ in range(repeats):
+        for region in REGIONS:
+            env = {**base, "OS_REGION_NAME": region}
+            runs[region].append(_once(cloud, stamps, env, argv))
+        runs["all"].append(
             _once(cloud, stamps, base, [*argv, "--all-regions"])
-            for _ in range(repeats)
-        ]
-    )
+        )
+    alone = {region: _summary(runs[region]) for region in REGIONS}
+    every = _summary(runs["all"])
     slowest = max(found["wall_s"] for found in alone.values())
     slowest_api = max(found["api_s"] for found in alone.values())
     same = all(

@@ -112,34 +112,30 @@ def machine(parsed_args: argparse.Namespace) -> bool:
     return getattr(parsed_args, "formatter", "table") in MACHINE_FORMATS
 
 
-def check(
+def check_reads(
     app: Any,
     parsed_args: argparse.Namespace,
     names: Sequence[str],
     options: Any,
-) -> tuple[list[str], int]:
-    """The monitoring check of every region asked for: one
-    :func:`..fleet.read_region` per region, at the same time, every read
-    (failed ones too) given to :func:`..check.report`. Never raises: a
-    region option the catalog cannot satisfy is the check's UNKNOWN.
+) -> list[Any]:
+    """One :class:`..fleet.RegionRead` per region asked for, read at the
+    same time (:func:`..fleet.read_region`); a region that could not be
+    read is a read with its ``error``, never left out. What the check
+    reports from (and a metrics file is written from).
 
     :param options: the check's :class:`..check.CheckOptions`.
+    :raises regions.RegionError: for ``--server`` with several regions,
+        or a region the catalog does not list.
     """
-    from rax_scheduled_images_python_novaclient_ext import check as verdict
     from rax_scheduled_images_python_novaclient_ext import clock, fleet
 
-    try:
-        if names and (parsed_args.all_regions or len(parsed_args.regions) > 1):
-            raise regions.RegionError(
-                "--server names servers of one region: use it with one "
-                "--region, or without region options."
-            )
-        targets = clients(app, parsed_args)
-        now = clock.now()
-    except regions.RegionError as error:  # the user's words, as typed
-        return verdict.unknown(str(error))
-    except Exception as error:  # the check's UNKNOWN, never a traceback
-        return verdict.unknown(fleet.describe_error(error))
+    if names and (parsed_args.all_regions or len(parsed_args.regions) > 1):
+        raise regions.RegionError(
+            "--server names servers of one region: use it with one "
+            "--region, or without region options."
+        )
+    targets = clients(app, parsed_args)
+    now = clock.now()
 
     def one(found: regions.RegionClients) -> Any:
         read = fleet.read_region(
@@ -155,12 +151,33 @@ def check(
         read.region = read.region or found.region
         return read
 
-    reads = [
+    return [
         result.value
         if result.value is not None
         else fleet.RegionRead(result.region, None, [], [], result.error)
         for result in regions.read_each(targets, one, lambda f: f.region)
     ]
+
+
+def check(
+    app: Any,
+    parsed_args: argparse.Namespace,
+    names: Sequence[str],
+    options: Any,
+) -> tuple[list[str], int]:
+    """The monitoring check of every region asked for: every read of
+    :func:`check_reads` (failed ones too) given to
+    :func:`..check.report`. Never raises: a region option the catalog
+    cannot satisfy is the check's UNKNOWN."""
+    from rax_scheduled_images_python_novaclient_ext import check as verdict
+    from rax_scheduled_images_python_novaclient_ext import fleet
+
+    try:
+        reads = check_reads(app, parsed_args, names, options)
+    except regions.RegionError as error:  # the user's words, as typed
+        return verdict.unknown(str(error))
+    except Exception as error:  # the check's UNKNOWN, never a traceback
+        return verdict.unknown(fleet.describe_error(error))
     return verdict.report(reads, options)
 
 
