@@ -411,10 +411,16 @@ ImageScheduleManager = ScheduleManager
 def _server_schedule(
     server: dict[str, Any], found: domain.Schedule | None
 ) -> domain.ServerSchedule:
+    metadata = server.get("metadata")
     return domain.ServerSchedule(
         server_id=str(server.get("id", "")),
         name=str(server.get("name") or ""),
         schedule=found,
+        metadata=(
+            {str(k): str(v) for k, v in metadata.items()}
+            if isinstance(metadata, dict)
+            else {}
+        ),
     )
 
 

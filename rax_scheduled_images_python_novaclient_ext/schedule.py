@@ -443,6 +443,11 @@ class ServerSchedule:
     server_id: str
     name: str
     schedule: Schedule | None
+    # The server's metadata as the listing showed it (policy files match
+    # on it); not part of what a schedule row is equal to.
+    metadata: Mapping[str, str] = dataclasses.field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def cells(self) -> tuple[str, str, str | None, str | None, int | None]:
         """The row, in the order of :data:`SCHEDULE_COLUMNS`.

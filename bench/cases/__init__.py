@@ -37,6 +37,7 @@ NAMES = (
     "orphans",
     "regions",
     "restore",
+    "policy",
 )
 
 # (goal, measured, verdict): one row of the report's "Goals" table.

@@ -30,8 +30,10 @@ change what it does next.
                                 "size": 1024,
                                 "visibility": "public"}
     POST   /sandbox/servers    add a server (no schedule), e.g.
-                               {"name": "café ☕", "project_id": "100001"}
-                               ("id" optional; project default: demo)
+                               {"name": "café ☕", "project_id": "100001",
+                                "metadata": {"backup": "weekly"}}
+                               ("id", "metadata" optional; project
+                               default: demo)
     POST   /sandbox/outcome    what the daily job does for a server from
                                now on: {"server_id": ID, "outcome":
                                "ok" | "skip" | "fail"}

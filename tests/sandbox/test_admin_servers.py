@@ -7,7 +7,7 @@ import requests
 
 from rax_scheduled_images_python_novaclient_ext.sandbox import Sandbox
 
-from .conftest import ALT_PROJECT, Client
+from .conftest import ALT_PROJECT, MYSERVER, Client
 
 NAME = "café ☕ 🚀"
 NEW_ID = "55555555-5555-4555-8555-555555555555"
@@ -63,3 +63,20 @@ def test_bad_server_bodies_are_refused(cloud: Sandbox) -> None:
         ({"name": "x", "id": "24ade2fe-60d9-4d3e-a02c-c9a6a1b588a6"}, 409),
     ):
         assert add_server(cloud, **body).status_code == status, body
+
+
+def test_added_server_metadata_is_shown_in_its_detail_and_the_list(
+    cloud: Sandbox, demo: Client
+) -> None:
+    answer = add_server(
+        cloud, name="meta", id=NEW_ID, metadata={"backup": "weekly"}
+    )
+    assert answer.status_code == 201, answer.text
+    shown = demo.get(f"{demo.compute}/servers/{NEW_ID}").json()["server"]
+    assert shown["metadata"] == {"backup": "weekly"}
+    listed = demo.get(f"{demo.compute}/servers/detail").json()["servers"]
+    by_id = {server["id"]: server["metadata"] for server in listed}
+    assert by_id[NEW_ID] == {"backup": "weekly"}
+    assert by_id[MYSERVER] == {}
+    bad = add_server(cloud, name="meta2", metadata={"backup": 1})
+    assert bad.status_code == 400
