@@ -35,6 +35,7 @@ from rax_scheduled_images_python_novaclient_ext import (
     bulk,
     clock,
     config,
+    ids,
     orphans,
     retry,
 )
@@ -63,6 +64,7 @@ IMAGE_FIELDS = (
     "created_at",
     "size",
     "owner",
+    "protected",
     domain.INSTANCE_KEY,
     domain.CREATED_BY_KEY,
 )
@@ -125,7 +127,8 @@ def listed_server_ids(cs: Any, policy: retry.RetryPolicy) -> set[str]:
     """
     listing = ScheduleManager(cs, retry_policy=policy)
     servers = listing.server_list({"limit": SERVER_PAGE}, detail=False)
-    return {str(server.get("id")) for server in servers}
+    found = (ids.canonical_server_id(server.get("id")) for server in servers)
+    return {server_id for server_id in found if server_id}
 
 
 class _ServerReader:
@@ -226,9 +229,15 @@ def scan(
     project_id = images.project_id() or ""
     groups = orphans.candidates(found, project_id, include_kept)
     listed = listed_server_ids(cs, policy) if groups else set()
-    unlisted = [sid for sid in groups if sid not in listed]
+    unlisted = [
+        sid for sid in groups if sid not in listed and orphans.is_server_id(sid)
+    ]
     existence, reasons, sent = check_servers(cs, unlisted, policy, concurrency)
     for sid in groups:
+        if not orphans.is_server_id(sid):
+            # Nothing to ask Nova: no answer could be about its server.
+            existence[sid] = orphans.Existence.UNKNOWN
+            reasons[sid] = orphans.NOT_A_SERVER_ID
         existence.setdefault(sid, orphans.Existence.EXISTS)
     return Scan(
         project_id,
@@ -246,7 +255,7 @@ def purge(
     images: ImageManager,
     *,
     keep: int,
-    older_than_days: int | None,
+    older_than_days: float | None,
     include_kept: bool,
     yes: bool,
     now: datetime.datetime,
@@ -363,6 +372,11 @@ def _delete_all(
 def _write(stream: TextIO, lines: Iterable[str]) -> None:
     for line in lines:
         stream.write(line + "\n")
+    # Out at once: a pipe would hold the plan back from whoever reads it
+    # while the deletions run.
+    flush = getattr(stream, "flush", None)
+    if flush is not None:
+        flush()
 
 
 def _reason(error: BaseException) -> str:

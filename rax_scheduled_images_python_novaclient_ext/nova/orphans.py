@@ -35,6 +35,12 @@ def _count(value: str) -> int:
     return orphans.parse_count(value)
 
 
+def _days(value: str) -> float:
+    from rax_scheduled_images_python_novaclient_ext import orphans
+
+    return orphans.parse_days(value)
+
+
 _INCLUDE_KEPT_ARG = utils.arg(
     "--include-kept",
     action="store_true",
@@ -84,9 +90,10 @@ def do_scheduled_images_orphan_list(cs: Any, args: argparse.Namespace) -> None:
 @utils.arg(
     "--older-than",
     metavar="<days>",
-    type=_count,
+    type=_days,
     default=None,
-    help="Delete only images created more than <days> days ago.",
+    help="Delete only images created more than <days> days ago "
+    "(decimals allowed).",
 )
 @_INCLUDE_KEPT_ARG
 @common.concurrency_arg(

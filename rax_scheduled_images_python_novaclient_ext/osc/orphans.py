@@ -102,9 +102,10 @@ class PurgeOrphanedImages(common.EscapingOutput, command.Command):
         parser.add_argument(
             "--older-than",
             metavar="<days>",
-            type=decide.parse_count,
+            type=decide.parse_days,
             default=None,
-            help="Delete only images created more than <days> days ago",
+            help="Delete only images created more than <days> days ago "
+            "(decimals allowed)",
         )
         parser.add_argument(
             "--include-kept",

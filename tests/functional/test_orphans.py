@@ -133,7 +133,7 @@ def test_openstack_list_orphaned_json(run, cloud):
          "counted"),
     }  # fmt: skip
     assert sorted(r["id"] for r in rows) == sorted(images_of(cloud, DB))
-    assert sorted(r["counted"] for r in rows) == [False, True, True, True]
+    assert sorted(r["counted"] for r in rows) == ["no", "yes", "yes", "yes"]
     assert {r["server_id"] for r in rows} == {DB}
     assert result.err.strip().splitlines()[-1] == (
         "Total: 4 images, 4294967296 bytes (4.0 GiB)"

@@ -130,9 +130,9 @@ def test_orphan_rows_show_only_gone_servers_with_sizes_and_total():
     )
     assert [r.values() for r in rows] == [
         ("a", "Daily-x-1", GONE_SRV, "2026-11-01T03:00:00Z", "active",
-         2147483648, True),
+         2147483648, "yes"),
         ("b", "Daily-x-2", GONE_SRV, "2026-11-02T03:00:00Z", "active",
-         None, True),
+         None, "yes"),
     ]  # fmt: skip
     assert rows[1].cells()[5] == ""
     assert orphans.total_line(rows) == (
@@ -169,8 +169,8 @@ def test_older_than_spares_younger_images():
     result = plan(images, keep=0, older_than=datetime.timedelta(days=10))
     assert ids(result.delete) == ["d1", "d2"]
     assert {i["id"]: why for i, why in result.spared} == {
-        "d3": "younger than 10 days",
-        "d4": "younger than 10 days",
+        "d3": "not more than 10 days old",
+        "d4": "not more than 10 days old",
     }
 
 

@@ -34,7 +34,7 @@ def test_list_orphaned_json_keys_and_values(openstack, mock):
             "created_at": "2026-11-01T03:00:00Z",
             "status": "active",
             "size_bytes": None,
-            "counted": True,
+            "counted": "yes",
         },
         {
             "id": "k1",
@@ -43,7 +43,7 @@ def test_list_orphaned_json_keys_and_values(openstack, mock):
             "created_at": "2026-11-02T03:00:00Z",
             "status": "active",
             "size_bytes": 1073741824,
-            "counted": False,
+            "counted": "no",
         },
     ]
     assert result.error_lines == [
