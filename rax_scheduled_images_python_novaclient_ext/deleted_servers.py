@@ -70,6 +70,12 @@ IMAGE_FIELDS = (
 )
 
 
+SCAN_INTERRUPTED = (
+    "Interrupted while finding the images of deleted servers: nothing "
+    "was deleted."
+)
+
+
 class OrphanError(Refused):
     """A scan that must not go on (one line for the user)."""
 
@@ -267,10 +273,17 @@ def purge(
 
     :returns: (failed, planned) deletions; (0, n) for a dry run.
     :raises OrphanError: see :func:`scan`.
+    :raises bulk.Interrupted: after Ctrl-C, its line written (during
+        the scan: :data:`SCAN_INTERRUPTED`).
     """
-    found = scan(
-        cs, images, include_kept=include_kept, concurrency=concurrency
-    )
+    try:
+        found = scan(
+            cs, images, include_kept=include_kept, concurrency=concurrency
+        )
+    except KeyboardInterrupt:
+        # Said, or a user is left to guess whether the purge began.
+        _write(err, [SCAN_INTERRUPTED])
+        raise bulk.Interrupted(0, 0, [], line=SCAN_INTERRUPTED) from None
     older = (
         None
         if older_than_days is None
@@ -355,17 +368,14 @@ def _delete_all(
             reason = _reason(error)
             _write(err, [f"Could not delete image {label(image)}: {reason}"])
 
-    try:
-        bulk.run(
-            list(doomed),
-            images.delete,
-            report,
-            concurrency,
-            lambda image: str(image.get("id")),
-        )
-    except bulk.Interrupted as stopped:
-        _write(err, [stopped.line])
-        raise
+    bulk.run(
+        list(doomed),
+        images.delete,
+        report,
+        concurrency,
+        lambda image: str(image.get("id")),
+        interrupted=lambda stopped: _write(err, [stopped.line]),
+    )
     return len(failures)
 
 
