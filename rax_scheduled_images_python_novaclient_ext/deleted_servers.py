@@ -65,6 +65,7 @@ IMAGE_FIELDS = (
     "size",
     "owner",
     "protected",
+    orphans.INSTANCE_OWNER_KEY,
     domain.INSTANCE_KEY,
     domain.CREATED_BY_KEY,
 )

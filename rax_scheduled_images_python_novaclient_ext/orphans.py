@@ -96,6 +96,11 @@ def confirm(first: Existence, second: Existence | None) -> Existence:
     return second
 
 
+# Nova (since Stein) puts the server's project on a snapshot taken from
+# another project, and makes it shared.
+INSTANCE_OWNER_KEY = "instance_owner"
+
+
 def server_of(image: Mapping[str, Any]) -> str | None:
     """The server an image was taken of (``instance_uuid``), if any:
     in Nova's spelling when it is a server id (:mod:`.ids`), else as
@@ -125,7 +130,8 @@ def candidates(
 
     Only the project's own images (the Image API also lists public and
     shared ones, whose servers this project cannot see and which it
-    could never be billed for), that name a server, and that carry the
+    could never be billed for), that name a server, not one Nova says
+    is another project's (``instance_owner``), and that carry the
     service's marker unless ``include_kept``. Servers in first-seen
     order; each server's images oldest first.
     """
@@ -133,6 +139,10 @@ def candidates(
     for image in images:
         server_id = server_of(image)
         if server_id is None or image.get("owner") != project_id:
+            continue
+        if image.get(INSTANCE_OWNER_KEY) not in (None, "", project_id):
+            # Nova's snapshot of another project's server (an admin's):
+            # that server is invisible here, not gone.
             continue
         if not include_kept and not domain.is_marked(image):
             continue
@@ -385,6 +395,19 @@ def skipped_line(server_id: str, reason: str, count: int) -> str:
     return (
         f"Skipped server {shown}: could not tell whether it exists "
         f"({reason}); its {count} image{plural} left alone."
+    )
+
+
+def skipped_summary(count: int) -> str:
+    """The orphan list's last word when it is incomplete (exit 1)."""
+    if count == 1:
+        return (
+            "1 server skipped (could not tell whether it exists): its "
+            "images are not in this list."
+        )
+    return (
+        f"{count} servers skipped (could not tell whether they exist): "
+        "their images are not in this list."
     )
 
 

@@ -18,7 +18,7 @@ import argparse
 import sys
 from typing import Any
 
-from novaclient import utils
+from novaclient import exceptions, utils
 
 from rax_scheduled_images_python_novaclient_ext import terminal
 from rax_scheduled_images_python_novaclient_ext.nova import common
@@ -75,6 +75,8 @@ def do_scheduled_images_orphan_list(cs: Any, args: argparse.Namespace) -> None:
         print(line, file=sys.stderr)
     common.print_rows(orphans.ORPHAN_TITLES, [row.cells() for row in rows])
     print(orphans.total_line(rows))
+    if skipped:
+        raise exceptions.CommandError(orphans.skipped_summary(len(skipped)))
 
 
 @terminal.escaping_stdio

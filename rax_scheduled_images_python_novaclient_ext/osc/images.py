@@ -48,29 +48,45 @@ class ListScheduledImages(common.EscapingOutput, command.Lister):
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
-        parser.add_argument(
-            "--server",
-            metavar="<server>",
-            default=None,
-            help="List only this server's images (name or ID)",
+        orphans.add_list_options(
+            parser,
+            {
+                "metavar": "<server>",
+                "default": None,
+                "help": "List only this server's images (name or ID)",
+            },
         )
         common.add_concurrency_option(
             parser,
             "Without --server, how many servers' images to list at the "
             "same time",
         )
-        orphans.add_list_options(parser)
         return parser
+
+    # 1 when the list printed is incomplete (servers skipped).
+    exit_code = 0
 
     @common.error_boundary
     def take_action(
         self, parsed_args: argparse.Namespace
     ) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
         if parsed_args.orphaned:
-            return orphans.list_orphaned(self.app, parsed_args)
+            columns, rows, complete = orphans.list_orphaned(
+                self.app, parsed_args
+            )
+            self.exit_code = 0 if complete else 1
+            return columns, rows
         if parsed_args.server is not None:
             return self._one_server(parsed_args.server)
         return self._every_server(parsed_args.concurrency)
+
+    def produce_output(
+        self, parsed_args: argparse.Namespace, columns: Any, data: Any
+    ) -> int:
+        # The table is printed, and still the exit code says it is not
+        # the whole answer.
+        result = super().produce_output(parsed_args, columns, data)
+        return result or self.exit_code
 
     def _one_server(
         self, server: str

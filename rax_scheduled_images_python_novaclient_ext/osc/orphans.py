@@ -36,9 +36,16 @@ _INCLUDE_KEPT_HELP = (
 )
 
 
-def add_list_options(parser: argparse.ArgumentParser) -> None:
-    """``--orphaned`` and ``--include-kept`` of ``scheduled image list``."""
-    parser.add_argument(
+def add_list_options(
+    parser: argparse.ArgumentParser, server_option: dict[str, Any]
+) -> None:
+    """``--server``, or ``--orphaned`` (and ``--include-kept``), of
+    ``scheduled image list``: a usage error (exit 2, before anything is
+    sent) when both are given, or ``--include-kept`` alone, which
+    1.1.0 silently ignored."""
+    either = parser.add_mutually_exclusive_group()
+    either.add_argument("--server", **server_option)
+    either.add_argument(
         "--orphaned",
         action="store_true",
         default=False,
@@ -52,24 +59,38 @@ def add_list_options(parser: argparse.ArgumentParser) -> None:
         help=f"With --orphaned: {_INCLUDE_KEPT_HELP[0].lower()}"
         f"{_INCLUDE_KEPT_HELP[1:]}",
     )
+    parse = parser.parse_args
+
+    def parse_args(args: Any = None, namespace: Any = None) -> Any:
+        parsed = parse(args, namespace)
+        if parsed.include_kept and not parsed.orphaned:
+            parser.error("argument --include-kept: only with --orphaned")
+        return parsed
+
+    # argparse has no hook for a rule between two options: cliff calls
+    # parse_args, so the rule goes there.
+    parser.parse_args = parse_args  # type: ignore[method-assign]
 
 
 def list_orphaned(
     app: Any, parsed_args: argparse.Namespace
-) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
-    """The rows of ``scheduled image list --orphaned``; the total and the
-    skipped servers go to stderr, so ``-f json`` stays JSON."""
-    if parsed_args.server is not None:
-        raise exceptions.CommandError("Use either --server or --orphaned.")
+) -> tuple[tuple[str, ...], list[tuple[Any, ...]], bool]:
+    """The rows of ``scheduled image list --orphaned``, and whether the
+    list is complete; the total and the skipped servers go to stderr,
+    so ``-f json`` stays JSON."""
     rows, skipped = deleted_servers.orphan_list(
         common.compute(app),
         common.images(app),
         include_kept=parsed_args.include_kept,
         concurrency=parsed_args.concurrency,
     )
-    for line in [*skipped, decide.total_line(rows)]:
+    lines = [*skipped, decide.total_line(rows)]
+    if skipped:
+        lines.append(decide.skipped_summary(len(skipped)))
+    for line in lines:
         app.stderr.write(line + "\n")
-    return decide.ORPHAN_COLUMNS, [row.values() for row in rows]
+    rows_shown = [row.values() for row in rows]
+    return decide.ORPHAN_COLUMNS, rows_shown, not skipped
 
 
 class PurgeOrphanedImages(common.EscapingOutput, command.Command):
