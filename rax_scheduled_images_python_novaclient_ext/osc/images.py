@@ -80,12 +80,10 @@ class ListScheduledImages(common.EscapingOutput, command.Lister):
             return self._one_server(parsed_args.server)
         return self._every_server(parsed_args.concurrency)
 
-    def produce_output(
-        self, parsed_args: argparse.Namespace, columns: Any, data: Any
-    ) -> int:
+    def run(self, parsed_args: argparse.Namespace) -> int:
         # The table is printed, and still the exit code says it is not
         # the whole answer.
-        result = super().produce_output(parsed_args, columns, data)
+        result = super().run(parsed_args)
         return result or self.exit_code
 
     def _one_server(
