@@ -192,7 +192,12 @@ def _stop_on_sigint(
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        # After a second Ctrl-C the command is ending: one more could
+        # only cut short what is left of its report and its exit (130).
+        signal.signal(
+            signal.SIGINT,
+            signal.SIG_IGN if abandon.is_set() else previous,
+        )
 
 
 def run(

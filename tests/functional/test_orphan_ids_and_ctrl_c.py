@@ -147,14 +147,14 @@ def test_older_than_is_strictly_more_and_takes_decimals(run, cloud, command):
 
 
 def _slow_purge(cloud, cache_dir, command, signals):
-    """Run a purge of 16 images two at a time, 1.5 s per request; send
+    """Run a purge of 17 images two at a time, 2 s per request; send
     ``signals`` SIGINTs, 0.8 s apart, once the first deletion is
     reported. Returns (exit code, stdout, stderr)."""
     for day in range(2, 15):
         when = f"2024-12-{day:02d}T03:17:00Z"
         admin(cloud, "POST", "images", {"server_id": WEB, "created_at": when})
     admin(cloud, "DELETE", f"servers/{WEB}")
-    admin(cloud, "POST", "faults", {"latency_ms": 1500})
+    admin(cloud, "POST", "faults", {"latency_ms": 2000})
     env = clean_env(**cloud.env(), NOVACLIENT_UUID_CACHE_DIR=cache_dir)
     env["SCHEDULED_IMAGES_NOW"] = format_time(cloud.state.clock)
     cloud.clear_requests()
@@ -176,11 +176,18 @@ def _slow_purge(cloud, cache_dir, command, signals):
             out.append(line)
             if line.startswith("Deleted image "):
                 break
+        # The next two deletions start as the first ones are reported:
+        # give them time to be sent, so that two are in flight.
+        time.sleep(0.3)
         for count in range(signals):
             if count:
                 time.sleep(0.8)
             process.send_signal(signal.SIGINT)
-        rest, err = process.communicate(timeout=60)
+        # Read on through the same buffered files: communicate() would
+        # miss what readline() buffered.
+        rest = process.stdout.read()
+        err = process.stderr.read()
+        process.wait(timeout=60)
     finally:
         if process.poll() is None:
             process.kill()
@@ -199,10 +206,10 @@ def test_ctrl_c_twice_still_reports_every_deletion_the_sandbox_saw(
     code, out, err = _slow_purge(cloud, cache_dir, command, signals)
     assert code == 130, (out, err)
     planned = IMAGE_ID.findall(out)
-    assert len(planned) == 16  # web's 13 and db's 3
+    assert len(planned) == 17  # web's 14 and db's 3
     (line,) = [x for x in err.splitlines() if x.startswith("Interrupted:")]
     match = re.match(
-        r"Interrupted: (\d+) of 16 done; may have completed: (.*?); "
+        r"Interrupted: (\d+) of 17 done; may have completed: (.*?); "
         r"not started: (.*)$",
         line,
     )
@@ -216,7 +223,7 @@ def test_ctrl_c_twice_still_reports_every_deletion_the_sandbox_saw(
     assert int(done) == len(reported)
     assert int(done) + len(maybe_ids) + len(not_started) + int(
         more.group(1) if more else 0
-    ) == 16
+    ) == 17
     sent = set(deletes(cloud))
     # Every DELETE the sandbox got is reported: done, or may have
     # completed; none of those said not to have started was sent.
