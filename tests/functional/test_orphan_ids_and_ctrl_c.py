@@ -7,6 +7,7 @@ own state and request log.
 
 from __future__ import annotations
 
+import json
 import re
 import signal
 import subprocess
@@ -270,3 +271,73 @@ def test_ctrl_c_during_the_scan_says_nothing_was_deleted(
     ], err
     assert deletes(cloud) == []
 
+
+
+UNKNOWN = "99999999-9999-4999-8999-999999999999"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["nova", "scheduled-images-enable", "--dry-run", UNKNOWN, "3"],
+        ["openstack", "server", "image", "schedule", "set", "--retention",
+         "3", "--dry-run", UNKNOWN],
+    ],
+)  # fmt: skip
+def test_a_dry_run_on_a_server_that_does_not_exist_is_an_error(
+    run, cloud, argv
+):
+    result = run(*argv)
+    assert result.code == 1, result
+    assert "dry run" not in (result.out + result.err).lower()
+    assert result.error_lines[-1].endswith(
+        f"No server with a name or ID of '{UNKNOWN}' exists."
+    )
+    assert [
+        r for r in cloud.requests
+        if r["method"] == "POST" and r["path"].startswith("/compute")
+    ] == []  # fmt: skip
+
+
+def test_a_schedule_with_no_images_alone_is_a_warning(run, cloud):
+    # Every other check test has a worse server beside it: here the
+    # no-images state alone decides the exit code (WARNING, 1).
+    assert run("nova", "scheduled-images-enable", "myserver", "3").code == 0
+    for argv in (
+        ["nova", "scheduled-images-check", "--server", "myserver"],
+        ["openstack", "server", "image", "schedule", "check", "--server",
+         "myserver"],
+    ):  # fmt: skip
+        result = run(*argv)
+        assert result.code == 1, result
+        assert "no-images" in result.out, result
+
+
+def test_counted_is_yes_only_for_what_the_service_counts(run, cloud):
+    for status in ("killed", "queued", "saving"):
+        admin(cloud, "POST", "images", {"server_id": WEB, "status": status})
+    nova = run("nova", "scheduled-images-image-list", WEB)
+    assert nova.code == 0, nova
+    by_status = {
+        cells[3]: cells[4]
+        for cells in (
+            [c.strip() for c in line.split("|")[1:-1]]
+            for line in nova.out.splitlines()[3:-1]
+        )
+    }
+    # 1.1.0: "yes" for each of them.
+    assert by_status == {
+        "active": "yes",
+        "killed": "failed",
+        "queued": "in progress",
+        "saving": "in progress",
+    }
+    osc = run(
+        "openstack", "scheduled", "image", "list", "--server", WEB,
+        "-f", "json",
+    )  # fmt: skip
+    assert osc.code == 0, osc
+
+    assert {r["Status"]: r["Counted"] for r in json.loads(osc.out)} == (
+        by_status
+    )
