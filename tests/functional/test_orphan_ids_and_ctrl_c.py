@@ -341,3 +341,21 @@ def test_counted_is_yes_only_for_what_the_service_counts(run, cloud):
     assert {r["Status"]: r["Counted"] for r in json.loads(osc.out)} == (
         by_status
     )
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["nova", "scheduled-images-show"],
+        ["openstack", "server", "image", "schedule", "show", "-f", "value",
+         "-c", "retention"],
+    ],
+)  # fmt: skip
+def test_a_server_id_typed_in_upper_case_is_that_server(run, cloud, argv):
+    assert run("nova", "scheduled-images-enable", "myserver", "4").code == 0
+    cloud.clear_requests()
+    result = run(*argv, MYSERVER_ID.upper())
+    assert result.code == 0, result
+    assert "4" in result.out
+    asked = [r["path"] for r in cloud.requests if "/servers/" in r["path"]]
+    assert asked and all(MYSERVER_ID in path for path in asked)
