@@ -298,6 +298,7 @@ def test_ctrl_c_stops_a_purge_and_says_what_was_done(cloud, cache_dir):
     process = subprocess.Popen(
         argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         stdin=subprocess.DEVNULL, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )  # fmt: skip
     # Interrupt once the first deletion has been answered.
     for _ in range(600):
