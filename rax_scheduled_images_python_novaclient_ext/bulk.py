@@ -298,9 +298,7 @@ class _FanOut:
             if not self.in_flight or self.abandon.is_set():
                 break
             try:
-                index, result, error = self.answers.get(
-                    timeout=_POLL_SECONDS
-                )
+                index, result, error = self.answers.get(timeout=_POLL_SECONDS)
             except queue.Empty:
                 continue
             self.in_flight.discard(index)

@@ -237,7 +237,9 @@ def scan(
     groups = orphans.candidates(found, project_id, include_kept)
     listed = listed_server_ids(cs, policy) if groups else set()
     unlisted = [
-        sid for sid in groups if sid not in listed and orphans.is_server_id(sid)
+        sid
+        for sid in groups
+        if sid not in listed and orphans.is_server_id(sid)
     ]
     existence, reasons, sent = check_servers(cs, unlisted, policy, concurrency)
     for sid in groups:

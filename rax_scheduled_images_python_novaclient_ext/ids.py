@@ -34,7 +34,9 @@ _UUID_RE = re.compile(
 
 # The Image API statuses of an image still being made (the service may
 # yet count it) and of one that failed (it never will).
-IN_PROGRESS_STATUSES = frozenset({"queued", "saving", "uploading", "importing"})
+IN_PROGRESS_STATUSES = frozenset(
+    {"queued", "saving", "uploading", "importing"}
+)
 FAILED_STATUSES = frozenset({"killed", "deleted", "pending_delete", "error"})
 
 COUNTED = "yes"

@@ -40,10 +40,12 @@ class ListScheduledImages(common.EscapingOutput, command.Lister):
     and those kept out of its count. Without: the images of every server
     that has an image schedule, with a Server column, read in one scan
     of the project's images (or one request per server, when that is
-    fewer requests). Counted: "yes" when the image carries the
-    service's marker, so it counts against the retention and may be
-    deleted. Deleted at next run: "yes" for the images the service will
-    delete after its next scheduled image of the server.
+    fewer requests). Counted: "yes" when the service counts the image
+    against the retention and may delete it (it carries the service's
+    marker and is active); "in progress" or "failed" for a marked image
+    not (yet) active; "no" without the marker. Deleted at next run:
+    "yes" for the images the service will delete after its next
+    scheduled image of the server.
     """
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 from typing import Any, TypeVar
 
-from osc_lib import exceptions
 from osc_lib.command import command
 
 from rax_scheduled_images_python_novaclient_ext import deleted_servers

@@ -222,9 +222,13 @@ def test_ctrl_c_twice_still_reports_every_deletion_the_sandbox_saw(
     more = re.search(r" and (\d+) more$", rest)
     assert maybe_ids, "nothing was in flight: the test proves nothing"
     assert int(done) == len(reported)
-    assert int(done) + len(maybe_ids) + len(not_started) + int(
-        more.group(1) if more else 0
-    ) == 17
+    assert (
+        int(done)
+        + len(maybe_ids)
+        + len(not_started)
+        + int(more.group(1) if more else 0)
+        == 17
+    )
     sent = set(deletes(cloud))
     # Every DELETE the sandbox got is reported: done, or may have
     # completed; none of those said not to have started was sent.
@@ -270,7 +274,6 @@ def test_ctrl_c_during_the_scan_says_nothing_was_deleted(
         "was deleted."
     ], err
     assert deletes(cloud) == []
-
 
 
 UNKNOWN = "99999999-9999-4999-8999-999999999999"

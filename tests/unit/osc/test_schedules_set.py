@@ -375,6 +375,5 @@ def test_set_bad_retention_fails_before_the_client_is_touched(app):
     with pytest.raises(exceptions.CommandError) as caught:
         cmd.take_action(parse(cmd, ["--retention", "-1", "web1"]))
     assert str(caught.value) == (
-        "Invalid retention '-1': it must be a positive integer "
-        "(1 or more)."
+        "Invalid retention '-1': it must be a positive integer (1 or more)."
     )
