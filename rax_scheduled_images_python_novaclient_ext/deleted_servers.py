@@ -71,10 +71,7 @@ IMAGE_FIELDS = (
 )
 
 
-SCAN_INTERRUPTED = (
-    "Interrupted while finding the images of deleted servers: nothing "
-    "was deleted."
-)
+SCAN_INTERRUPTED = "Interrupted before any deletion: nothing was deleted."
 
 
 class OrphanError(Refused):
@@ -276,17 +273,39 @@ def purge(
 
     :returns: (failed, planned) deletions; (0, n) for a dry run.
     :raises OrphanError: see :func:`scan`.
-    :raises bulk.Interrupted: after Ctrl-C, its line written (during
-        the scan: :data:`SCAN_INTERRUPTED`).
+    :raises bulk.Interrupted: after Ctrl-C, its line written (before
+        the deletions: :data:`SCAN_INTERRUPTED`).
     """
     try:
-        found = scan(
-            cs, images, include_kept=include_kept, concurrency=concurrency
+        plan, found = _plan(
+            cs, images, keep, older_than_days, include_kept, now, concurrency
         )
+        _write(out, orphans.plan_lines(plan, dry_run=not yes))
+        _write(err, found.skipped_lines() + orphans.spared_lines(plan))
     except KeyboardInterrupt:
         # Said, or a user is left to guess whether the purge began.
         _write(err, [SCAN_INTERRUPTED])
         raise bulk.Interrupted(0, 0, [], line=SCAN_INTERRUPTED) from None
+    if not yes:
+        if plan.delete:
+            _write(err, ["Dry run: nothing deleted. Add --yes to delete."])
+        return 0, len(plan.delete)
+    failed = _delete_all(images, plan.delete, concurrency, out, err)
+    return failed, len(plan.delete)
+
+
+def _plan(
+    cs: Any,
+    images: ImageManager,
+    keep: int,
+    older_than_days: float | None,
+    include_kept: bool,
+    now: datetime.datetime,
+    concurrency: int,
+) -> tuple[orphans.PurgePlan, Scan]:
+    found = scan(
+        cs, images, include_kept=include_kept, concurrency=concurrency
+    )
     older = (
         None
         if older_than_days is None
@@ -301,14 +320,7 @@ def purge(
         include_kept=include_kept,
         now=now,
     )
-    _write(out, orphans.plan_lines(plan, dry_run=not yes))
-    _write(err, found.skipped_lines() + orphans.spared_lines(plan))
-    if not yes:
-        if plan.delete:
-            _write(err, ["Dry run: nothing deleted. Add --yes to delete."])
-        return 0, len(plan.delete)
-    failed = _delete_all(images, plan.delete, concurrency, out, err)
-    return failed, len(plan.delete)
+    return plan, found
 
 
 def purge_as_asked(

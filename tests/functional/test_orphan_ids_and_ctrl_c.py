@@ -270,8 +270,7 @@ def test_ctrl_c_during_the_scan_says_nothing_was_deleted(
     ]
     # 1.1.0: openstack said nothing; nova, novaclient's "... terminating".
     assert lines == [
-        "Interrupted while finding the images of deleted servers: nothing "
-        "was deleted."
+        "Interrupted before any deletion: nothing was deleted."
     ], err
     assert deletes(cloud) == []
 
