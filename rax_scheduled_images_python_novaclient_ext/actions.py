@@ -29,7 +29,7 @@ from typing import Any, TextIO, TypeVar
 from novaclient import base, exceptions, utils
 from oslo_utils import uuidutils
 
-from rax_scheduled_images_python_novaclient_ext import retry
+from rax_scheduled_images_python_novaclient_ext import ids, retry
 from rax_scheduled_images_python_novaclient_ext import schedule as domain
 from rax_scheduled_images_python_novaclient_ext.errors import (
     NoSchedule,
@@ -70,8 +70,9 @@ def find_server(cs: Any, server: str, policy: retry.RetryPolicy) -> Any:
         if found is not None:
             return found
     # novaclient's lookup sends its own requests: give them the same
-    # retries as ours.
-    return retry.call(policy, lambda: utils.find_resource(cs.servers, server))
+    # retries as ours. A UUID is looked up as Nova spells it.
+    lookup = ids.canonical_server_id(server) or server
+    return retry.call(policy, lambda: utils.find_resource(cs.servers, lookup))
 
 
 def _named(cs: Any, name: str, policy: retry.RetryPolicy) -> Any | None:
@@ -114,19 +115,24 @@ def on_server(
     """
     if not uuidutils.is_uuid_like(server):
         return action(find_server(cs, server, policy))
+    # As Nova spells it (24ADE2FE-... and 24ade2fe... are one server):
+    # the requests carry that spelling, the messages the one typed.
+    server_id = ids.canonical_server_id(server) or server
     try:
-        return action(server)
+        return action(server_id)
     except NoSchedule:
         raise
-    except NoSuchServer as error:
+    except NoSuchServer:
         found = _named(cs, server, policy)
         if found is None:
-            raise exceptions.CommandError(error.message) from None
+            raise exceptions.CommandError(
+                NoSuchServer(server).message
+            ) from None
     except exceptions.NotFound:
         # Nova's generic 404 on both aliases, from a cloud that serves
         # neither: novaclient's lookup says whether the server exists.
-        found = find_server(cs, server, policy)
-        if found.id == server:
+        found = find_server(cs, server_id, policy)
+        if ids.same_server(found.id, server_id):
             raise
     return action(found)
 

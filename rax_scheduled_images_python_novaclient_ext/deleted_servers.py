@@ -35,6 +35,7 @@ from rax_scheduled_images_python_novaclient_ext import (
     bulk,
     clock,
     config,
+    ids,
     orphans,
     retry,
 )
@@ -63,9 +64,14 @@ IMAGE_FIELDS = (
     "created_at",
     "size",
     "owner",
+    "protected",
+    orphans.INSTANCE_OWNER_KEY,
     domain.INSTANCE_KEY,
     domain.CREATED_BY_KEY,
 )
+
+
+SCAN_INTERRUPTED = "Interrupted before any deletion: nothing was deleted."
 
 
 class OrphanError(Refused):
@@ -131,7 +137,8 @@ def listed_server_ids(cs: Any, policy: retry.RetryPolicy) -> set[str]:
     """
     listing = ScheduleManager(cs, retry_policy=policy)
     servers = listing.server_list({"limit": SERVER_PAGE}, detail=False)
-    return {str(server.get("id")) for server in servers}
+    found = (ids.canonical_server_id(server.get("id")) for server in servers)
+    return {server_id for server_id in found if server_id}
 
 
 class _ServerReader:
@@ -232,9 +239,17 @@ def scan(
     project_id = images.project_id() or ""
     groups = orphans.candidates(found, project_id, include_kept)
     listed = listed_server_ids(cs, policy) if groups else set()
-    unlisted = [sid for sid in groups if sid not in listed]
+    unlisted = [
+        sid
+        for sid in groups
+        if sid not in listed and orphans.is_server_id(sid)
+    ]
     existence, reasons, sent = check_servers(cs, unlisted, policy, concurrency)
     for sid in groups:
+        if not orphans.is_server_id(sid):
+            # Nothing to ask Nova: no answer could be about its server.
+            existence[sid] = orphans.Existence.UNKNOWN
+            reasons[sid] = orphans.NOT_A_SERVER_ID
         existence.setdefault(sid, orphans.Existence.EXISTS)
     return Scan(
         project_id,
@@ -252,7 +267,7 @@ def plan(
     images: ImageManager,
     *,
     keep: int,
-    older_than_days: int | None,
+    older_than_days: float | None,
     include_kept: bool,
     now: datetime.datetime,
     concurrency: int = DEFAULT_CONCURRENCY,
@@ -297,10 +312,14 @@ def carry_out(
     """Show a plan and, with ``yes``, delete exactly its images.
 
     :returns: how many deletions failed (0 for a dry run).
-    :raises bulk.Interrupted: after Ctrl-C, its line written.
+    :raises bulk.Interrupted: after Ctrl-C, its line written (while the
+        plan is shown: :data:`SCAN_INTERRUPTED`).
     """
-    _write(out, orphans.plan_lines(decided, dry_run=not yes))
-    _write(err, found.skipped_lines() + orphans.spared_lines(decided))
+    try:
+        _write(out, orphans.plan_lines(decided, dry_run=not yes))
+        _write(err, found.skipped_lines() + orphans.spared_lines(decided))
+    except KeyboardInterrupt:
+        raise nothing_deleted(err) from None
     if not yes:
         if decided.delete:
             _write(err, ["Dry run: nothing deleted. Add --yes to delete."])
@@ -308,12 +327,19 @@ def carry_out(
     return _delete_all(images, decided.delete, concurrency, out, err)
 
 
+def nothing_deleted(err: TextIO) -> bulk.Interrupted:
+    """Ctrl-C before any deletion, said: else a user is left to guess
+    whether the purge began."""
+    _write(err, [SCAN_INTERRUPTED])
+    return bulk.Interrupted(0, 0, [], line=SCAN_INTERRUPTED)
+
+
 def purge(
     cs: Any,
     images: ImageManager,
     *,
     keep: int,
-    older_than_days: int | None,
+    older_than_days: float | None,
     include_kept: bool,
     yes: bool,
     now: datetime.datetime,
@@ -325,16 +351,21 @@ def purge(
 
     :returns: (failed, planned) deletions; (0, n) for a dry run.
     :raises OrphanError: see :func:`scan`.
+    :raises bulk.Interrupted: after Ctrl-C, its line written (before
+        the deletions: :data:`SCAN_INTERRUPTED`).
     """
-    found, decided = plan(
-        cs,
-        images,
-        keep=keep,
-        older_than_days=older_than_days,
-        include_kept=include_kept,
-        now=now,
-        concurrency=concurrency,
-    )
+    try:
+        found, decided = plan(
+            cs,
+            images,
+            keep=keep,
+            older_than_days=older_than_days,
+            include_kept=include_kept,
+            now=now,
+            concurrency=concurrency,
+        )
+    except KeyboardInterrupt:
+        raise nothing_deleted(err) from None
     failed = carry_out(
         images,
         found,
@@ -407,23 +438,25 @@ def _delete_all(
             reason = _reason(error)
             _write(err, [f"Could not delete image {label(image)}: {reason}"])
 
-    try:
-        bulk.run(
-            list(doomed),
-            images.delete,
-            report,
-            concurrency,
-            lambda image: str(image.get("id")),
-        )
-    except bulk.Interrupted as stopped:
-        _write(err, [stopped.line])
-        raise
+    bulk.run(
+        list(doomed),
+        images.delete,
+        report,
+        concurrency,
+        lambda image: str(image.get("id")),
+        interrupted=lambda stopped: _write(err, [stopped.line]),
+    )
     return len(failures)
 
 
 def _write(stream: TextIO, lines: Iterable[str]) -> None:
     for line in lines:
         stream.write(line + "\n")
+    # Out at once: a pipe would hold the plan back from whoever reads it
+    # while the deletions run.
+    flush = getattr(stream, "flush", None)
+    if flush is not None:
+        flush()
 
 
 def _reason(error: BaseException) -> str:

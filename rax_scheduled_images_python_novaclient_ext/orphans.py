@@ -28,6 +28,7 @@ import enum
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from rax_scheduled_images_python_novaclient_ext import ids
 from rax_scheduled_images_python_novaclient_ext import schedule as domain
 
 # The keys of ``openstack scheduled image list --orphaned -f json``.
@@ -74,7 +75,9 @@ def classify_server_answer(
         return Existence.GONE
     if status == 200 and isinstance(body, Mapping):
         server = body.get("server")
-        if isinstance(server, Mapping) and server.get("id") == server_id:
+        if isinstance(server, Mapping) and ids.same_server(
+            server.get("id"), server_id
+        ):
             return Existence.EXISTS
     return Existence.UNKNOWN
 
@@ -93,10 +96,29 @@ def confirm(first: Existence, second: Existence | None) -> Existence:
     return second
 
 
+# Nova (since Stein) puts the server's project on a snapshot taken from
+# another project, and makes it shared.
+INSTANCE_OWNER_KEY = "instance_owner"
+
+
 def server_of(image: Mapping[str, Any]) -> str | None:
-    """The server an image was taken of (``instance_uuid``), if any."""
+    """The server an image was taken of (``instance_uuid``), if any:
+    in Nova's spelling when it is a server id (:mod:`.ids`), else as
+    the image has it (see :func:`is_server_id`)."""
     value = image.get(domain.INSTANCE_KEY)
-    return value if isinstance(value, str) and value else None
+    if not isinstance(value, str) or not value.strip():
+        return None
+    return ids.canonical_server_id(value) or value
+
+
+def is_server_id(server_id: str) -> bool:
+    """False for a group key that is an ``instance_uuid`` no server can
+    have: nothing can tell whether its server exists, so its images are
+    "could not tell", never deleted."""
+    return ids.canonical_server_id(server_id) == server_id
+
+
+NOT_A_SERVER_ID = "its instance_uuid is not a server ID"
 
 
 def candidates(
@@ -108,7 +130,8 @@ def candidates(
 
     Only the project's own images (the Image API also lists public and
     shared ones, whose servers this project cannot see and which it
-    could never be billed for), that name a server, and that carry the
+    could never be billed for), that name a server, not one Nova says
+    is another project's (``instance_owner``), and that carry the
     service's marker unless ``include_kept``. Servers in first-seen
     order; each server's images oldest first.
     """
@@ -116,6 +139,10 @@ def candidates(
     for image in images:
         server_id = server_of(image)
         if server_id is None or image.get("owner") != project_id:
+            continue
+        if image.get(INSTANCE_OWNER_KEY) not in (None, "", project_id):
+            # Nova's snapshot of another project's server (an admin's):
+            # that server is invisible here, not gone.
             continue
         if not include_kept and not domain.is_marked(image):
             continue
@@ -136,7 +163,7 @@ class OrphanRow:
     created_at: str
     status: str
     size_bytes: int | None
-    counted: bool
+    counted: str  # the Counted column's word (ids.count_state)
 
     def values(self) -> tuple[Any, ...]:
         """The row in :data:`ORPHAN_COLUMNS` order, typed for JSON."""
@@ -153,11 +180,7 @@ class OrphanRow:
     def cells(self) -> tuple[str, ...]:
         """The row as text, for the ``nova`` table."""
         *head, size, counted = self.values()
-        return (
-            *head,
-            "" if size is None else str(size),
-            domain.yes_no(counted),
-        )
+        return (*head, "" if size is None else str(size), counted)
 
 
 def size_of(image: Mapping[str, Any]) -> int | None:
@@ -176,7 +199,7 @@ def row(image: Mapping[str, Any]) -> OrphanRow:
         created_at=str(image.get("created_at") or ""),
         status=str(image.get("status") or ""),
         size_bytes=size_of(image),
-        counted=domain.is_marked(image),
+        counted=ids.count_state(domain.is_marked(image), image.get("status")),
     )
 
 
@@ -221,8 +244,12 @@ def total_line(rows: Sequence[OrphanRow], verb: str = "Total") -> str:
 
 KEPT_NEWEST = "one of the newest {keep} active images of its server"
 KEPT_THE_NEWEST = "the newest active image of its server"
-KEPT_YOUNG = "younger than {days} days"
+KEPT_YOUNG = "not more than {days} days old"
 KEPT_NO_TIME = "its creation time is unreadable"
+KEPT_PROTECTED = (
+    "it is protected (protected: true), so the Image API would refuse "
+    "to delete it"
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -257,12 +284,17 @@ def plan_purge(
     """The images a purge deletes.
 
     Of the :func:`candidates` (own images, marked unless
-    ``include_kept``), only those of servers whose existence is GONE.
+    ``include_kept``), only those of servers whose existence is GONE
+    (and never those whose ``instance_uuid`` is no server id). GONE
+    means this project cannot see the server: deleted, or never this
+    project's (an image copied in from another account); the API tells
+    those apart for no one. Protected images stay (the Image API
+    refuses their deletion).
     Of each such server's images, the newest ``keep`` ACTIVE ones stay
     (a deleted server's last good backup is what someone will need; an
     image that failed is no backup), as does every image created less
-    than ``older_than`` before ``now``, or whose creation time cannot be
-    read. Servers whose existence is anything but GONE or EXISTS are
+    ``older_than`` or less before ``now``, or whose creation time cannot
+    be read. Servers whose existence is anything but GONE or EXISTS are
     reported as skipped.
 
     :raises ValueError: for a negative ``keep`` or ``older_than``.
@@ -277,6 +309,9 @@ def plan_purge(
     skipped: list[str] = []
     for server_id in sorted(groups):
         answer = existence.get(server_id, Existence.UNKNOWN)
+        if not is_server_id(server_id):
+            # No id, no answer about it can be about its server.
+            answer = Existence.UNKNOWN
         if answer is Existence.UNKNOWN:
             skipped.append(server_id)
         if answer is not Existence.GONE:
@@ -299,14 +334,23 @@ def _spared_because(
     now: datetime.datetime,
 ) -> str | None:
     created = domain.parse_timestamp(image.get("created_at"))
+    if image.get("protected") is True:
+        return KEPT_PROTECTED
     if created is None:
         return KEPT_NO_TIME
     if str(image.get("id")) in newest:
         # "one of the newest 1" reads as a slip: one image is "the".
         return KEPT_THE_NEWEST if keep == 1 else KEPT_NEWEST.format(keep=keep)
-    if older_than is not None and now - created < older_than:
-        return KEPT_YOUNG.format(days=older_than.days)
+    # "More than DAYS days old": an image exactly that old stays.
+    if older_than is not None and now - created <= older_than:
+        return KEPT_YOUNG.format(days=format_days(older_than))
     return None
+
+
+def format_days(age: datetime.timedelta) -> str:
+    """``3``, ``2.5``: a number of days as typed."""
+    days = age.total_seconds() / 86400
+    return f"{days:g}" if days != int(days) else str(int(days))
 
 
 def _newest_active_ids(
@@ -348,15 +392,50 @@ def spared_lines(plan: PurgePlan) -> list[str]:
 
 def skipped_line(server_id: str, reason: str, count: int) -> str:
     plural = "" if count == 1 else "s"
+    # An instance_uuid that is no id is quoted: blanks and all.
+    shown = server_id if is_server_id(server_id) else repr(server_id)
     return (
-        f"Skipped server {server_id}: could not tell whether it exists "
+        f"Skipped server {shown}: could not tell whether it exists "
         f"({reason}); its {count} image{plural} left alone."
     )
 
 
+def skipped_summary(count: int) -> str:
+    """The orphan list's last word when it is incomplete (exit 1)."""
+    if count == 1:
+        return (
+            "1 server skipped (could not tell whether it exists): its "
+            "images are not in this list."
+        )
+    return (
+        f"{count} servers skipped (could not tell whether they exist): "
+        "their images are not in this list."
+    )
+
+
+def parse_days(value: str) -> float:
+    """``--older-than``: a number of days, 0 or more, decimals allowed.
+
+    :raises argparse.ArgumentTypeError: for anything else.
+    """
+    text = value.strip() if isinstance(value, str) else ""
+    try:
+        days = float(text) if text.isascii() else -1.0
+    except ValueError:
+        days = -1.0
+    if not 0 <= days < 1e6:  # also NaN and inf
+        import argparse
+
+        raise argparse.ArgumentTypeError(
+            f"invalid number of days '{value}': it must be a number, 0 "
+            "or more (decimals allowed)."
+        )
+    return days
+
+
 def parse_count(value: str) -> int:
     """A whole number of 0 or more typed on the command line
-    (``--keep``, ``--older-than``).
+    (``--keep``).
 
     :raises argparse.ArgumentTypeError: for anything else.
     """

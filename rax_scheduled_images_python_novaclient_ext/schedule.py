@@ -25,7 +25,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from rax_scheduled_images_python_novaclient_ext import timestamps
+from rax_scheduled_images_python_novaclient_ext import ids, timestamps
 
 # Part of this module's public API since 1.0.0 (and used by callers as
 # ``schedule.<name>``); they live in :mod:`.timestamps`.
@@ -79,23 +79,15 @@ def parse_retention(value: object) -> int:
     :raises ScheduleError: for 0, negatives, bools, floats, empty or
         non-numeric strings and any other type.
     """
-    if isinstance(value, bool):
-        raise ScheduleError(
-            f"Invalid retention {value!r}: it must be a positive integer."
-        )
-    if isinstance(value, int):
+    number = 0  # 0, 3x, -1, 2.5, True: one message for all of them
+    if isinstance(value, int) and not isinstance(value, bool):
         number = value
     elif isinstance(value, str) and _RETENTION_RE.match(value.strip()):
         number = int(value.strip())
-    else:
+    if number < 1:
         shown = value if isinstance(value, str) else repr(value)
         raise ScheduleError(
-            f"Invalid retention '{shown}': it must be a positive integer, "
-            "the number of scheduled images to keep."
-        )
-    if number < 1:
-        raise ScheduleError(
-            f"Invalid retention '{value}': it must be a positive integer "
+            f"Invalid retention '{shown}': it must be a positive integer "
             "(1 or more)."
         )
     return number
@@ -336,8 +328,10 @@ def yes_no(value: bool) -> str:
 class ImageRow:
     """One image of a server as ``scheduled-images-image-list`` shows it.
 
-    ``counted`` means the image carries the service's marker, so the
-    service counts it against the retention (and may delete it);
+    ``counted`` means the service counts the image against the
+    retention (and may delete it): it carries the marker and is ACTIVE.
+    ``count_state`` is the *Counted* column's word for it
+    (:func:`.ids.count_state`: yes, no, in progress, failed);
     ``deleted_at_next_run`` is the prediction of :func:`plan_prune`.
     """
 
@@ -347,6 +341,7 @@ class ImageRow:
     status: str
     counted: bool
     deleted_at_next_run: bool
+    count_state: str = ids.NOT_COUNTED
 
     def cells(self) -> tuple[str, ...]:
         """The row's text, in the order of :data:`IMAGE_COLUMNS`."""
@@ -355,12 +350,15 @@ class ImageRow:
             self.name,
             self.created,
             self.status,
-            yes_no(self.counted),
+            self.count_state,
             yes_no(self.deleted_at_next_run),
         )
 
 
 def _belongs_to(image: Mapping[str, Any], server_id: str) -> bool:
+    # Exact, not ids.same_server: the service finds a server's images
+    # with the Image API's exact filter (instance_uuid=<id>), so one
+    # spelled otherwise is never counted or pruned by it.
     return image.get(INSTANCE_KEY) == server_id
 
 
@@ -384,10 +382,12 @@ def image_rows(
             name=str(image.get("name") or ""),
             created=str(image.get("created_at") or image.get("created") or ""),
             status=str(image.get("status") or ""),
-            counted=is_marked(image),
+            counted=state == ids.COUNTED,
             deleted_at_next_run=str(image.get("id", "")) in doomed,
+            count_state=state,
         )
         for image in sort_oldest_first(own)
+        for state in [ids.count_state(is_marked(image), image.get("status"))]
     ]
 
 

@@ -32,8 +32,10 @@ def do_scheduled_images_image_list(cs: Any, args: argparse.Namespace) -> None:
     """List a server's images, oldest first, and what the service will do.
 
     Counted: yes when the service counts the image against the retention
-    (it carries the org.openstack__1__created_by marker). Deleted at next
-    run: yes when the service deletes it after its next scheduled image.
+    (it carries the org.openstack__1__created_by marker and is active);
+    "in progress" or "failed" for a marked image not (yet) active; no
+    without the marker. Deleted at next run: yes when the service
+    deletes it after its next scheduled image.
     """
     manager = common.schedules(cs)
     server_id, retention = common.on_server(

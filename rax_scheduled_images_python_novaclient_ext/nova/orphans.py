@@ -18,7 +18,7 @@ import argparse
 import sys
 from typing import Any
 
-from novaclient import utils
+from novaclient import exceptions, utils
 
 from rax_scheduled_images_python_novaclient_ext import terminal
 from rax_scheduled_images_python_novaclient_ext.nova import common
@@ -33,6 +33,12 @@ def _count(value: str) -> int:
     from rax_scheduled_images_python_novaclient_ext import orphans
 
     return orphans.parse_count(value)
+
+
+def _days(value: str) -> float:
+    from rax_scheduled_images_python_novaclient_ext import orphans
+
+    return orphans.parse_days(value)
 
 
 _INCLUDE_KEPT_ARG = utils.arg(
@@ -69,6 +75,8 @@ def do_scheduled_images_orphan_list(cs: Any, args: argparse.Namespace) -> None:
         print(line, file=sys.stderr)
     common.print_rows(orphans.ORPHAN_TITLES, [row.cells() for row in rows])
     print(orphans.total_line(rows))
+    if skipped:
+        raise exceptions.CommandError(orphans.skipped_summary(len(skipped)))
 
 
 @terminal.escaping_stdio
@@ -84,9 +92,10 @@ def do_scheduled_images_orphan_list(cs: Any, args: argparse.Namespace) -> None:
 @utils.arg(
     "--older-than",
     metavar="<days>",
-    type=_count,
+    type=_days,
     default=None,
-    help="Delete only images created more than <days> days ago.",
+    help="Delete only images created more than <days> days ago "
+    "(decimals allowed).",
 )
 @_INCLUDE_KEPT_ARG
 @common.concurrency_arg(

@@ -46,28 +46,34 @@ class ListScheduledImages(
     and those kept out of its count. Without: the images of every server
     that has an image schedule, with a Server column, read in one scan
     of the project's images (or one request per server, when that is
-    fewer requests). Counted: "yes" when the image carries the
-    service's marker, so it counts against the retention and may be
-    deleted. Deleted at next run: "yes" for the images the service will
-    delete after its next scheduled image of the server.
+    fewer requests). Counted: "yes" when the service counts the image
+    against the retention and may delete it (it carries the service's
+    marker and is active); "in progress" or "failed" for a marked image
+    not (yet) active; "no" without the marker. Deleted at next run:
+    "yes" for the images the service will delete after its next
+    scheduled image of the server.
     """
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
-        parser.add_argument(
-            "--server",
-            metavar="<server>",
-            default=None,
-            help="List only this server's images (name or ID)",
+        orphans.add_list_options(
+            parser,
+            {
+                "metavar": "<server>",
+                "default": None,
+                "help": "List only this server's images (name or ID)",
+            },
         )
         common.add_concurrency_option(
             parser,
             "Without --server, how many servers' images to list at the "
             "same time",
         )
-        orphans.add_list_options(parser)
         osc_regions.add_options(parser)
         return parser
+
+    # 1 when the list printed is incomplete (servers skipped).
+    exit_code = 0
 
     @common.error_boundary
     def take_action(
@@ -75,11 +81,16 @@ class ListScheduledImages(
     ) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
         if parsed_args.orphaned:
             if osc_regions.asked(parsed_args):
-                return self.table(
-                    parsed_args,
-                    *orphans.regions_orphaned(self.app, parsed_args),
+                columns, results, complete = orphans.regions_orphaned(
+                    self.app, parsed_args
                 )
-            return orphans.list_orphaned(self.app, parsed_args)
+                self.exit_code = 0 if complete else 1
+                return self.table(parsed_args, columns, results)
+            columns, rows, complete = orphans.list_orphaned(
+                self.app, parsed_args
+            )
+            self.exit_code = 0 if complete else 1
+            return columns, rows
         if parsed_args.server is not None:
             if osc_regions.asked(parsed_args):
                 raise exceptions.CommandError(
@@ -100,6 +111,12 @@ class ListScheduledImages(
             )
             return self.table(parsed_args, FLEET_COLUMNS, results)
         return self._every_server(parsed_args.concurrency)
+
+    def run(self, parsed_args: argparse.Namespace) -> int:
+        # The table is printed, and still the exit code says it is not
+        # the whole answer.
+        result = super().run(parsed_args)
+        return result or self.exit_code
 
     def _one_server(
         self, server: str

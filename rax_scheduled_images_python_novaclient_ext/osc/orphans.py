@@ -43,9 +43,16 @@ _INCLUDE_KEPT_HELP = (
 )
 
 
-def add_list_options(parser: argparse.ArgumentParser) -> None:
-    """``--orphaned`` and ``--include-kept`` of ``scheduled image list``."""
-    parser.add_argument(
+def add_list_options(
+    parser: argparse.ArgumentParser, server_option: dict[str, Any]
+) -> None:
+    """``--server``, or ``--orphaned`` (and ``--include-kept``), of
+    ``scheduled image list``: a usage error (exit 2, before anything is
+    sent) when both are given, or ``--include-kept`` alone, which
+    1.1.0 silently ignored."""
+    either = parser.add_mutually_exclusive_group()
+    either.add_argument("--server", **server_option)
+    either.add_argument(
         "--orphaned",
         action="store_true",
         default=False,
@@ -59,35 +66,50 @@ def add_list_options(parser: argparse.ArgumentParser) -> None:
         help=f"With --orphaned: {_INCLUDE_KEPT_HELP[0].lower()}"
         f"{_INCLUDE_KEPT_HELP[1:]}",
     )
+    parse = parser.parse_args
+
+    def parse_args(args: Any = None, namespace: Any = None) -> Any:
+        parsed = parse(args, namespace)
+        if parsed.include_kept and not parsed.orphaned:
+            parser.error("argument --include-kept: only with --orphaned")
+        return parsed
+
+    # argparse has no hook for a rule between two options: cliff calls
+    # parse_args, so the rule goes there.
+    parser.parse_args = parse_args  # type: ignore[method-assign]
 
 
 def list_orphaned(
     app: Any, parsed_args: argparse.Namespace
-) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
-    """The rows of ``scheduled image list --orphaned``; the total and the
-    skipped servers go to stderr, so ``-f json`` stays JSON."""
-    if parsed_args.server is not None:
-        raise exceptions.CommandError("Use either --server or --orphaned.")
+) -> tuple[tuple[str, ...], list[tuple[Any, ...]], bool]:
+    """The rows of ``scheduled image list --orphaned``, and whether the
+    list is complete; the total and the skipped servers go to stderr,
+    so ``-f json`` stays JSON."""
     rows, skipped = deleted_servers.orphan_list(
         common.compute(app),
         common.images(app),
         include_kept=parsed_args.include_kept,
         concurrency=parsed_args.concurrency,
     )
-    for line in [*skipped, decide.total_line(rows)]:
+    lines = [*skipped, decide.total_line(rows)]
+    if skipped:
+        lines.append(decide.skipped_summary(len(skipped)))
+    for line in lines:
         app.stderr.write(line + "\n")
-    return decide.ORPHAN_COLUMNS, [row.values() for row in rows]
+    rows_shown = [row.values() for row in rows]
+    return decide.ORPHAN_COLUMNS, rows_shown, not skipped
 
 
 def regions_orphaned(
     app: Any, parsed_args: argparse.Namespace
-) -> tuple[tuple[str, ...], list[regions.RegionResult[Any]]]:
+) -> tuple[tuple[str, ...], list[regions.RegionResult[Any]], bool]:
     """``list --orphaned`` in every region asked for: each region's
-    servers judged by that region's own compute service. The skipped
-    servers' lines (each with its region) and the total of every region
-    read go to stderr."""
-    if parsed_args.server is not None:
-        raise exceptions.CommandError("Use either --server or --orphaned.")
+    servers judged by that region's own compute service; and whether
+    the list is complete (no server skipped in any region read). The
+    skipped servers' lines (each with its region) and the total of every
+    region read go to stderr."""
+    # Regions are read on threads: list.extend is atomic, += is not.
+    every_skipped: list[str] = []
 
     def one(clients: regions.RegionClients) -> list[decide.OrphanRow]:
         rows, skipped = deleted_servers.orphan_list(
@@ -98,17 +120,24 @@ def regions_orphaned(
         )
         for line in skipped:
             app.stderr.write(f"{clients.region}: {line}\n")
+        every_skipped.extend(skipped)
         return rows
 
     results = osc_regions.read(app, parsed_args, one)
     every = [row for r in results if not r.failed for row in r.value or ()]
     app.stderr.write(decide.total_line(every) + "\n")
-    return decide.ORPHAN_COLUMNS, [
-        regions.RegionResult(
-            r.region, [row.values() for row in r.value or ()], r.error
-        )
-        for r in results
-    ]
+    if every_skipped:
+        app.stderr.write(decide.skipped_summary(len(every_skipped)) + "\n")
+    return (
+        decide.ORPHAN_COLUMNS,
+        [
+            regions.RegionResult(
+                r.region, [row.values() for row in r.value or ()], r.error
+            )
+            for r in results
+        ],
+        not every_skipped,
+    )
 
 
 class PurgeOrphanedImages(common.EscapingOutput, command.Command):
@@ -145,9 +174,10 @@ class PurgeOrphanedImages(common.EscapingOutput, command.Command):
         parser.add_argument(
             "--older-than",
             metavar="<days>",
-            type=decide.parse_count,
+            type=decide.parse_days,
             default=None,
-            help="Delete only images created more than <days> days ago",
+            help="Delete only images created more than <days> days ago "
+            "(decimals allowed)",
         )
         parser.add_argument(
             "--include-kept",
@@ -218,7 +248,10 @@ def purge_regions(app: Any, parsed_args: argparse.Namespace) -> None:
             concurrency=parsed_args.concurrency,
         )
 
-    results = osc_regions.read(app, parsed_args, one)
+    try:
+        results = osc_regions.read(app, parsed_args, one)
+    except KeyboardInterrupt:
+        raise deleted_servers.nothing_deleted(app.stderr) from None
     failed = planned = 0
     for result in results:
         if result.failed:

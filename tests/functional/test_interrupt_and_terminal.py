@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import signal
 import subprocess
+import time
 
 import pytest
 import requests
@@ -49,8 +50,9 @@ def _env(cloud: Sandbox, tmp_path, **extra: str) -> dict[str, str]:
     return env
 
 
-def interrupt_after(argv, env, is_change, changes: int = 2):
-    """Run ``argv``; SIGINT once ``changes`` change lines are printed.
+def interrupt_after(argv, env, is_change, changes: int = 2, signals=1):
+    """Run ``argv``; SIGINT once ``changes`` change lines are printed
+    (``signals`` times, 0.8 s apart).
 
     :returns: (exit code, change lines, stderr lines)
     """
@@ -61,6 +63,9 @@ def interrupt_after(argv, env, is_change, changes: int = 2):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # Ctrl-C as a terminal delivers it, even when this runner started
+        # with SIGINT ignored (nohup), which the command would inherit.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     seen: list[str] = []
     try:
@@ -70,7 +75,14 @@ def interrupt_after(argv, env, is_change, changes: int = 2):
             assert line, f"ended before {changes} changes: {proc.stderr}"
             if is_change(line):
                 seen.append(line.rstrip("\n"))
-        proc.send_signal(signal.SIGINT)
+        if signals > 1:
+            # The next changes start as the first ones are reported: give
+            # them time to be sent, so that some are in flight.
+            time.sleep(0.3)
+        for count in range(signals):
+            if count:
+                time.sleep(0.8)
+            proc.send_signal(signal.SIGINT)
         # Read on through the same buffered file: communicate() would read
         # the pipe underneath it and miss what readline() buffered.
         out = proc.stdout.read()
@@ -126,6 +138,47 @@ def test_ctrl_c_during_openstack_set(tmp_path) -> None:
     assert code == 130, errors
     reported = [line.split(":")[0] for line in lines]
     check_interrupted(errors, 40, reported, changed, fleet)
+
+
+def test_ctrl_c_twice_during_openstack_set_still_says_what_it_did(
+    tmp_path,
+) -> None:
+    # 1.1.0: the second Ctrl-C ended the process, the servers changed
+    # after the last line printed never reported, no Interrupted line.
+    with Sandbox(servers=40, seed=5, latency_ms=1500) as cloud:
+        with cloud.lock:
+            fleet = sorted(
+                s.id
+                for s in cloud.state.servers.values()
+                if s.name.startswith("fleet-")
+            )
+        code, lines, errors = interrupt_after(
+            ["openstack", "server", "image", "schedule", "set",
+             "--retention", "9", *fleet],
+            _env(cloud, tmp_path),
+            lambda line: "Retention: 9" in line,
+            changes=1,
+            signals=2,
+        )  # fmt: skip
+        time.sleep(3.5)  # what was in flight reaches the sandbox
+        with cloud.lock:
+            changed = {
+                sid for sid in fleet if cloud.state.servers[sid].schedule
+            }
+    assert code == 130, errors
+    match = re.match(
+        r"^Interrupted: (\d+) of 40 done; may have completed: (.*?); "
+        r"not started: (.*)$",
+        errors[-1],
+    )
+    assert match, errors
+    done, maybe, rest = match.groups()
+    reported = {line.split(":")[0] for line in lines}
+    maybe_ids = set(UUID.findall(maybe))
+    assert maybe_ids, "nothing was in flight: the test proves nothing"
+    assert int(done) == len(reported)
+    assert reported <= changed <= reported | maybe_ids
+    assert not changed & set(UUID.findall(rest))
 
 
 def _marked_images(cloud: Sandbox, marked: bool, count: int) -> list[str]:

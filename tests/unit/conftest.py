@@ -52,6 +52,23 @@ LIST_PATH = f"/v2/images?instance_uuid={SERVER_ID}&limit=1000"
 NEXT_PATH = f"/v2/images?instance_uuid={SERVER_ID}"
 
 
+@pytest.fixture(autouse=True)
+def sigint_as_python_starts_it() -> Iterator[None]:
+    """SIGINT raises KeyboardInterrupt, as in a shell's foreground job.
+
+    Under ``nohup`` (or ``&``) a process starts with SIGINT ignored, and
+    the Ctrl-C tests would prove nothing, or fail: each test gets the
+    handler they rely on, and the one it found is put back.
+    """
+    import signal
+
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def not_found(message: str) -> dict[str, Any]:
     """Nova's 404 body."""
     return {"itemNotFound": {"message": message, "code": 404}}

@@ -8,6 +8,7 @@ or the ``stop`` event set by an action, with gates holding the others.
 from __future__ import annotations
 
 import io
+import os
 import signal
 import threading
 
@@ -92,19 +93,69 @@ def test_the_same_sigint_delivered_twice_still_reports(monkeypatch):
     assert raised == []
 
 
-def test_a_later_second_sigint_ends_the_process_at_once(monkeypatch):
+def test_a_later_second_sigint_stops_the_waiting_and_a_third_is_ignored(
+    monkeypatch,
+):
+    # 1.1.0 ended the process here (SIG_DFL and the signal raised again):
+    # the deletions already made were never reported.
     now = [100.0]
     handler = second_handler_after_first_sigint(monkeypatch, now)
     raised = []
-    installed = []
     monkeypatch.setattr(bulk.signal, "raise_signal", raised.append)
-    monkeypatch.setattr(
-        bulk.signal, "signal", lambda sig, h: installed.append((sig, h))
-    )
     now[0] += bulk.SAME_INTERRUPT_SECONDS
     handler(signal.SIGINT, None)
-    assert installed == [(signal.SIGINT, signal.SIG_DFL)]
-    assert raised == [signal.SIGINT]
+    handler(signal.SIGINT, None)
+    assert raised == []
+
+
+def test_a_second_sigint_reports_what_finished_and_what_may_have(
+    monkeypatch,
+):
+    """srv1 hangs in flight; srv2 and srv3 answer behind it (out of
+    order); then Ctrl-C twice, a second apart, and a third."""
+    now = [100.0]
+    monkeypatch.setattr(bulk, "_clock", lambda: now[0])
+    stop = threading.Event()
+    hang = threading.Event()
+    srv2_done = threading.Event()
+    recorder = Recorder()
+
+    def action(item: str) -> str:
+        recorder.action(item)
+        if item == "srv1":
+            hang.wait(30)
+        elif item == "srv2":
+            srv2_done.set()
+        elif item == "srv3":
+            srv2_done.wait(30)
+            os.kill(os.getpid(), signal.SIGINT)
+            assert stop.wait(30)
+            now[0] += 1.0
+            os.kill(os.getpid(), signal.SIGINT)
+            os.kill(os.getpid(), signal.SIGINT)
+            if item == "srv3":
+                raise RuntimeError("refused")
+        return item.upper()
+
+    err = io.StringIO()
+    try:
+        with pytest.raises(bulk.Interrupted) as caught:
+            bulk.change_each(
+                ITEMS, action, lambda i, r: f"{i}: {r}", str, 3,
+                io.StringIO(), err, stop,
+            )  # fmt: skip
+    finally:
+        hang.set()
+    assert caught.value.line == (
+        "Interrupted: 2 of 6 done; may have completed: srv1; not started: "
+        "srv4, srv5, srv6"
+    )
+    assert err.getvalue().splitlines() == [
+        "srv3: refused",
+        caught.value.line,
+    ]
+    # The command is ending: a fourth Ctrl-C could only cut its exit short.
+    assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
 
 
 def test_items_in_flight_finish_and_are_reported_none_start_after():

@@ -274,7 +274,7 @@ def test_unmarked_images_only_with_include_kept(mock, one_region):
     rows, _ = ds.orphan_list(cs, images)
     assert [r.id for r in rows] == ["g1"]
     rows, _ = ds.orphan_list(cs, images, include_kept=True)
-    assert [(r.id, r.counted) for r in rows] == [("g1", True), ("k1", False)]
+    assert [(r.id, r.counted) for r in rows] == [("g1", "yes"), ("k1", "no")]
     assert sent(mock)[-4][2] == "/v2/images?owner=p1&limit=1000"
 
 

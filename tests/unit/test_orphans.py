@@ -130,9 +130,9 @@ def test_orphan_rows_show_only_gone_servers_with_sizes_and_total():
     )
     assert [r.values() for r in rows] == [
         ("a", "Daily-x-1", GONE_SRV, "2026-11-01T03:00:00Z", "active",
-         2147483648, True),
+         2147483648, "yes"),
         ("b", "Daily-x-2", GONE_SRV, "2026-11-02T03:00:00Z", "active",
-         None, True),
+         None, "yes"),
     ]  # fmt: skip
     assert rows[1].cells()[5] == ""
     assert orphans.total_line(rows) == (
@@ -175,8 +175,8 @@ def test_older_than_spares_younger_images():
     result = plan(images, keep=0, older_than=datetime.timedelta(days=10))
     assert ids(result.delete) == ["d1", "d2"]
     assert {i["id"]: why for i, why in result.spared} == {
-        "d3": "younger than 10 days",
-        "d4": "younger than 10 days",
+        "d3": "not more than 10 days old",
+        "d4": "not more than 10 days old",
     }
 
 
@@ -317,3 +317,114 @@ def test_plan_purge_keeps_every_safety_rule(
     assert set(result.skipped) == {
         s for s in groups if existence[s] is E.UNKNOWN
     }
+
+
+# --- 1.2.0: ids as Nova spells them, and what a purge can never tell -------
+
+
+@pytest.mark.parametrize(
+    ("spelling", "canonical"),
+    [
+        (GONE_SRV, GONE_SRV),
+        (GONE_SRV.upper(), GONE_SRV),
+        (f"  {GONE_SRV}\n", GONE_SRV),
+        (GONE_SRV.replace("-", ""), GONE_SRV),
+        ("caa9f068", None),
+        ("not-a-uuid", None),
+        ("", None),
+        (f"{{{GONE_SRV}}}", None),
+    ],
+)
+def test_canonical_server_id(spelling, canonical):
+    from rax_scheduled_images_python_novaclient_ext import ids as server_ids
+
+    assert server_ids.canonical_server_id(spelling) == canonical
+
+
+def test_a_live_server_spelled_otherwise_is_one_server_and_stays():
+    # 1.1.0 grouped these under their own spellings: the existence known
+    # for the live server did not cover them, and a 404 for the upper
+    # case spelling deleted them.
+    images = [
+        img("upper", 1, LIVE_SRV.upper()),
+        img("padded", 2, f" {LIVE_SRV} "),
+        img("gone", 3),
+    ]
+    groups = orphans.candidates(images, PROJECT)
+    assert sorted(groups) == sorted([GONE_SRV, LIVE_SRV])
+    result = plan(images, {GONE_SRV: E.GONE, LIVE_SRV: E.EXISTS}, keep=0)
+    assert ids(result.delete) == ["gone"]
+
+
+def test_an_instance_uuid_that_is_no_server_id_is_never_deleted():
+    images = [img("odd", 1, "caa9f068"), img("gone", 2)]
+    # Even were an answer about it GONE, it cannot be about a server.
+    result = plan(images, {GONE_SRV: E.GONE, "caa9f068": E.GONE}, keep=0)
+    assert ids(result.delete) == ["gone"]
+    assert result.skipped == ("caa9f068",)
+    assert orphans.skipped_line("caa9f068", orphans.NOT_A_SERVER_ID, 1) == (
+        "Skipped server 'caa9f068': could not tell whether it exists (its "
+        "instance_uuid is not a server ID); its 1 image left alone."
+    )
+
+
+def test_a_snapshot_of_another_projects_server_is_not_a_candidate():
+    other = img("admins", 1)
+    other["instance_owner"] = "p2"
+    mine = img("mine", 2)
+    mine["instance_owner"] = PROJECT
+    assert ids(plan([other, mine], keep=0).delete) == ["mine"]
+
+
+def test_a_protected_image_is_named_kept_not_would_delete():
+    protected = img("locked", 1)
+    protected["protected"] = True
+    result = plan([protected, img("d2", 2)], keep=0)
+    assert ids(result.delete) == ["d2"]
+    assert orphans.spared_lines(result) == [
+        f"Keeping image locked of server {GONE_SRV}: it is protected "
+        "(protected: true), so the Image API would refuse to delete it."
+    ]
+
+
+def test_older_than_is_strictly_more_and_takes_decimals():
+    # NOW is 2026-12-01T12:00; day 28 at 03:00 is 3 days 9 hours old.
+    images = [img("d28", 28), img("d29", 29)]
+    exactly = datetime.timedelta(days=3, hours=9)
+    assert ids(plan(images, keep=0, older_than=exactly).delete) == []
+    just_less = exactly - datetime.timedelta(seconds=1)
+    assert ids(plan(images, keep=0, older_than=just_less).delete) == ["d28"]
+    days = orphans.parse_days("2.5")
+    assert days == 2.5
+    result = plan(images, keep=0, older_than=datetime.timedelta(days=days))
+    assert ids(result.delete) == ["d28"]
+    assert result.spared[0][1] == "not more than 2.5 days old"
+
+
+@pytest.mark.parametrize("typed", ["-1", "x", "nan", "inf", "", "1e9"])
+def test_older_than_refuses_what_is_no_number_of_days(typed):
+    import argparse
+
+    with pytest.raises(argparse.ArgumentTypeError, match="number of days"):
+        orphans.parse_days(typed)
+
+
+@pytest.mark.parametrize(
+    ("status", "marked", "word"),
+    [
+        ("active", True, "yes"),
+        ("saving", True, "in progress"),
+        ("queued", True, "in progress"),
+        ("killed", True, "failed"),
+        ("active", False, "no"),
+    ],
+)
+def test_orphan_rows_count_only_marked_active_images(status, marked, word):
+    rows = orphans.orphan_rows(
+        orphans.candidates(
+            [img("x", 1, status=status, marked=marked)], PROJECT, True
+        ),
+        {GONE_SRV: E.GONE},
+    )
+    assert rows[0].counted == word
+    assert rows[0].cells()[-1] == word

@@ -272,14 +272,34 @@ def test_image_rows_without_schedule_forecast_no_deletion():
     assert [r.deleted_at_next_run for r in rows] == [False, False, False]
 
 
-def test_image_rows_of_an_image_in_progress_is_counted_but_not_deleted():
+@pytest.mark.parametrize(
+    ("status", "marked", "shown"),
+    [
+        ("active", True, "yes"),
+        ("ACTIVE", True, "yes"),
+        ("queued", True, "in progress"),
+        ("saving", True, "in progress"),
+        ("killed", True, "failed"),
+        ("deleted", True, "failed"),
+        ("pending_delete", True, "failed"),
+        ("error", True, "failed"),
+        ("active", False, "no"),
+        ("killed", False, "no"),
+    ],
+)
+def test_image_rows_count_only_what_the_service_counts(status, marked, shown):
+    # The service counts marked AND active images (api.md): 1.1.0 said
+    # "yes" for every marked image, killed or saving ones included.
     rows = s.image_rows(
-        [named("old", 1), named("saving", 2, status="saving")], SERVER, 1
+        [named("old", 1), named("x", 2, status=status, marked=marked)],
+        SERVER,
+        1,
     )
-    assert [(r.id, r.counted, r.deleted_at_next_run) for r in rows] == [
-        ("old", True, True),
-        ("saving", True, False),
-    ]
+    assert rows[1].cells()[4] == shown
+    assert rows[1].count_state == shown
+    assert rows[1].counted is (shown == "yes")
+    assert rows[1].deleted_at_next_run is (shown == "yes")
+    assert (rows[0].counted, rows[0].deleted_at_next_run) == (True, True)
 
 
 def test_image_rows_empty():

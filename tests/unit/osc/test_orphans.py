@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from ..conftest import IMAGE
 from ..orphan_cloud import (
     GONE,
@@ -34,7 +36,7 @@ def test_list_orphaned_json_keys_and_values(openstack, mock):
             "created_at": "2026-11-01T03:00:00Z",
             "status": "active",
             "size_bytes": None,
-            "counted": True,
+            "counted": "yes",
         },
         {
             "id": "k1",
@@ -43,7 +45,7 @@ def test_list_orphaned_json_keys_and_values(openstack, mock):
             "created_at": "2026-11-02T03:00:00Z",
             "status": "active",
             "size_bytes": 1073741824,
-            "counted": False,
+            "counted": "no",
         },
     ]
     assert result.error_lines == [
@@ -55,12 +57,31 @@ def test_list_orphaned_json_keys_and_values(openstack, mock):
     )
 
 
-def test_list_orphaned_with_server_is_refused(openstack, mock):
-    result = openstack(
-        "scheduled", "image", "list", "--orphaned", "--server", "x"
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        # 1.1.0: exit 1, where the README gives 2 for usage errors.
+        (
+            ["--orphaned", "--server", "x"],
+            "argument --server: not allowed with argument --orphaned",
+        ),
+        # 1.1.0: silently ignored, the server's images listed.
+        (
+            ["--include-kept", "--server", "x"],
+            "argument --include-kept: only with --orphaned",
+        ),
+        (["--include-kept"], "argument --include-kept: only with --orphaned"),
+    ],
+)
+def test_list_usage_errors_exit_2_and_send_nothing(
+    openstack, mock, argv, message
+):
+    result = openstack("scheduled", "image", "list", *argv)
+    assert (result.code, result.out) == (2, "")
+    assert result.error_lines[-1] == (
+        f"openstack scheduled image list: error: {message}"
     )
-    assert result.code == 1
-    assert result.error_lines == ["Use either --server or --orphaned."]
+    assert [r for r in mock.request_history if "identity" not in r.url] == []
 
 
 def test_purge_dry_run_then_yes(openstack, mock):

@@ -164,9 +164,15 @@ def test_set_without_schedule_needs_retention_and_posts_nothing(
             "(1 or more).",
         ),
         (
+            # 1.1.0 worded 0 and 3x differently for one mistake.
+            ["--retention", "3x"],
+            "Invalid retention '3x': it must be a positive integer "
+            "(1 or more).",
+        ),
+        (
             ["--retention", "seven"],
-            "Invalid retention 'seven': it must be a positive integer, the "
-            "number of scheduled images to keep.",
+            "Invalid retention 'seven': it must be a positive integer "
+            "(1 or more).",
         ),
         (
             ["--day-of-week", "funday"],
@@ -369,6 +375,5 @@ def test_set_bad_retention_fails_before_the_client_is_touched(app):
     with pytest.raises(exceptions.CommandError) as caught:
         cmd.take_action(parse(cmd, ["--retention", "-1", "web1"]))
     assert str(caught.value) == (
-        "Invalid retention '-1': it must be a positive integer, the "
-        "number of scheduled images to keep."
+        "Invalid retention '-1': it must be a positive integer (1 or more)."
     )
