@@ -326,6 +326,9 @@ class _Reader:
             )
         _, retention_node = keys["retention"]
         retention = self.value(retention_node, "retention")
+        if isinstance(retention, bool) or not isinstance(retention, int):
+            # As written in the file: `true`, not Python's True.
+            retention = getattr(retention_node, "value", retention)
         try:
             number = domain.parse_retention(retention)
         except domain.ScheduleError as error:

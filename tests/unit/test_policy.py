@@ -140,13 +140,13 @@ ERRORS = [
     (
         "rules:\n  - match: {}\n    schedule: {daily: true, retention: 1.5}\n",
         "fleet.yaml:3:40: Invalid retention '1.5': it must be a positive "
-        "integer, the number of scheduled images to keep.",
+        "integer (1 or more).",
     ),
     (
         "rules:\n  - match: {}\n"
         "    schedule: {daily: true, retention: true}\n",
-        "fleet.yaml:3:40: Invalid retention True: it must be a positive "
-        "integer.",
+        "fleet.yaml:3:40: Invalid retention 'true': it must be a positive "
+        "integer (1 or more).",
     ),
     (
         "rules:\n  - match: {}\n    schedule: {daily: true, retention: [1]}\n",

@@ -133,5 +133,5 @@ def test_list_orphaned_value_shows_a_missing_size_blank(openstack, mock):
     )  # fmt: skip
     assert result.code == 0, result.err
     assert result.out == (
-        f"g1 Daily-gone-1 {GONE} 2026-11-01T03:00:00Z active  True\n"
+        f"g1 Daily-gone-1 {GONE} 2026-11-01T03:00:00Z active  yes\n"
     )

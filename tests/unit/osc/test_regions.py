@@ -285,13 +285,18 @@ def test_orphan_list_across_regions(regions, mock):
         "scheduled", "image", "list", "--orphaned", "--all-regions",
         "-f", "json",
     )  # fmt: skip
-    assert result.code == 0, result.err
+    # ORD's second server gave no clear answer: the list is incomplete.
+    assert result.code == 1, result.err
     rows = json.loads(result.out)
     assert [(r["region"], r["id"]) for r in rows] == [
         ("ORD", "o-2"),
         ("ORD", "o-3"),
     ]
     assert "Total: 2 images" in result.err
+    assert result.error_lines[-1] == (
+        "1 server skipped (could not tell whether it exists): its images "
+        "are not in this list."
+    )
 
 
 def test_check_all_regions_unknown_names_the_failed_region(regions, mock):
