@@ -292,7 +292,8 @@ def is_it_working(sandbox: Launched, env: dict[str, str]) -> None:
         lambda d: (
             d.returncode == 1
             and d.stdout.startswith("SCHEDULED IMAGES WARNING - ")
-            and f"late: db ({DB_ID}): newest image 48h old" in d.stdout
+            and f"late: db ({DB_ID}): newest image Daily-db-" in d.stdout
+            and ", 48h old (daily warning after 28h)" in d.stdout
             and "1 failed image to delete" in d.stdout
         ),
         "check finds the late server and its failed image",
