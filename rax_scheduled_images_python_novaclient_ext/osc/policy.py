@@ -61,6 +61,21 @@ class DoomedImages(cliff_columns.FormattableColumn[Any]):
         ]
 
 
+# Flat formats: one field per key, so the images are their ids (cliff
+# would print a FormattableColumn's JSON value as a Python list there).
+FLAT_FORMATS = ("value", "csv", "shell")
+
+
+def doomed_cell(
+    doomed: tuple[plans.DoomedImage, ...], parsed_args: argparse.Namespace
+) -> Any:
+    """The ``doomed_images`` cell: objects in JSON and YAML, a line each
+    in a table, the ids separated by spaces in the flat formats."""
+    if getattr(parsed_args, "formatter", "table") in FLAT_FORMATS:
+        return " ".join(image.id for image in doomed)
+    return DoomedImages(doomed)
+
+
 def plan_rows(
     plan: plans.Plan, parsed_args: argparse.Namespace
 ) -> list[tuple[Any, ...]]:
@@ -69,14 +84,15 @@ def plan_rows(
         (
             row.region, row.server_id, row.server_name, row.action,
             plans.describe(row.current), plans.describe(row.wanted),
-            DoomedImages(row.doomed),
+            doomed_cell(row.doomed, parsed_args),
         )
         for row in plan.rows
     ]  # fmt: skip
     rows += [
         (
             server.region, server.server_id, server.name, plans.UNMANAGED,
-            plans.describe(server.schedule), None, DoomedImages(()),
+            plans.describe(server.schedule), None,
+            doomed_cell((), parsed_args),
         )
         for server in plan.unmanaged
     ]  # fmt: skip

@@ -166,6 +166,18 @@ def test_plan_shows_each_change_and_the_images_a_decrease_costs(
     ]
 
 
+def test_plan_value_lists_the_doomed_image_ids(
+    openstack, mock, fleet, policy_file
+):
+    shown = openstack(
+        *PLAN_CMD, policy_file, "-f", "value", "-c", "server_name",
+        "-c", "doomed_images",
+    )  # fmt: skip
+    assert shown.code == 0, shown.err
+    assert shown.out.splitlines()[0] == "db-1 img-1 img-2 img-3 img-4"
+    assert "{" not in shown.out and "None" not in shown.out
+
+
 @pytest.mark.parametrize(
     ("fleet_shown", "code"),
     [(FLEET, 2), ([listed(DB1, "db-1", 2), listed(OTHER, "other")], 0)],
