@@ -164,6 +164,19 @@ def set_answer(answers: dict[str, int], server_id: str, body: Any) -> None:
 
     Raises ValueError for a status that is not 0 or 400-599.
     """
+    status = error_status(body)
+    if status:
+        answers[server_id] = status
+    else:
+        answers.pop(server_id, None)
+
+
+def error_status(body: Any) -> int:
+    """The `{"status": N}` of a forced answer: an HTTP error code, or 0
+    to clear it.
+
+    Raises ValueError for anything else.
+    """
     status = body.get("status") if isinstance(body, dict) else None
     if (
         not isinstance(status, int)
@@ -171,7 +184,4 @@ def set_answer(answers: dict[str, int], server_id: str, body: Any) -> None:
         or not (status == 0 or 400 <= status <= 599)
     ):
         raise ValueError("status must be 0 or an HTTP error code")
-    if status:
-        answers[server_id] = status
-    else:
-        answers.pop(server_id, None)
+    return status

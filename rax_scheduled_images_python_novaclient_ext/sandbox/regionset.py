@@ -36,6 +36,7 @@ from typing import Any
 
 from .model import Schedule, Server, format_time
 from .protocol import ApiError, Settings
+from .regions import error_status
 from .seed import DEMO_PROJECT_ID, generate_fleet, make_image
 from .state import State
 
@@ -202,13 +203,7 @@ def set_failing(
     """
     if name not in known:
         raise KeyError(name)
-    status = body.get("status") if isinstance(body, dict) else None
-    if (
-        not isinstance(status, int)
-        or isinstance(status, bool)
-        or not (status == 0 or 400 <= status <= 599)
-    ):
-        raise ValueError("status must be 0 or an HTTP error code")
+    status = error_status(body)
     if status:
         failing[name] = status
     else:
