@@ -16,7 +16,7 @@ One first line, ``SCHEDULED IMAGES OK|WARNING|CRITICAL|UNKNOWN - <summary>
 the exit code Nagios, Icinga and cron wrappers read: 0 ok, 1 warning,
 2 critical, 3 unknown.
 
-The input is one :class:`~.fleet.RegionRead` per region read (a list of
+The input is one :class:`RegionRead` per region read (a list of
 one for a single-region check): the verdict is UNKNOWN whenever a region
 could not be read, or when nothing was there to check, never a false OK.
 """
@@ -25,12 +25,9 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rax_scheduled_images_python_novaclient_ext import health
-
-if TYPE_CHECKING:  # fleet imports this module: only the type, no cycle
-    from rax_scheduled_images_python_novaclient_ext.fleet import RegionRead
 
 # A warning for what a person should look at soon; critical for two
 # runs missed in a row, when Rackspace says to contact support; unknown
@@ -57,6 +54,24 @@ UNSCHEDULED_EXIT = {
     "warning": health.EXIT_WARNING,
     "critical": health.EXIT_CRITICAL,
 }
+
+
+@dataclasses.dataclass
+class RegionRead:
+    """One region's health read (the whole check when one region is
+    read)."""
+
+    # The catalog region read (catalog.catalog_region), None if unknown.
+    region: str | None
+    # The project id the read was for.
+    project: str | None
+    # Scheduled servers, with their state.
+    rows: list[health.ServerHealth]
+    # Servers with no schedule (state "unscheduled"), after
+    # --ignore-server.
+    unscheduled: list[health.ServerHealth]
+    # Why this region could not be read (rows then empty).
+    error: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)

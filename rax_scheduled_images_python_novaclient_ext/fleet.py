@@ -278,22 +278,8 @@ def check_same_region(cs: Any, images: Any) -> None:
     deleted_servers.check_same_region(cs, images, JOIN_CONSEQUENCE)
 
 
-@dataclasses.dataclass
-class RegionRead:
-    """One region's health read (the whole check when one region is
-    read)."""
-
-    # The catalog region read (catalog.catalog_region), None if unknown.
-    region: str | None
-    # The project id the read was for.
-    project: str | None
-    # Scheduled servers, with their state.
-    rows: list[health.ServerHealth]
-    # Servers with no schedule (state "unscheduled"), after
-    # --ignore-server.
-    unscheduled: list[health.ServerHealth]
-    # Why this region could not be read (rows then empty).
-    error: str | None = None
+# The record lives with the pure check that reads it; fleet makes it.
+RegionRead = check.RegionRead
 
 
 def ignored(name: str, patterns: Sequence[str]) -> bool:
