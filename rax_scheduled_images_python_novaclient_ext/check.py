@@ -181,10 +181,24 @@ def server_lines(
     where = f" in region {region}" if region else ""
     bad = sorted((row for row in rows if row.state != health.OK), key=_order)
     return [
-        f"{row.state}: {row.server_name} ({row.server_id}){where}: "
-        f"{row.reason}"
+        nagios_text(
+            f"{row.state}: {row.server_name} ({row.server_id}){where}: "
+            f"{row.reason}"
+        )
         for row in bad
     ]
+
+
+# Names and reasons are user input (a server or image name): a line
+# break would forge a line of the check, and Nagios reads what follows
+# a "|" as performance data.
+_NAGIOS_ESCAPES = str.maketrans({"\n": "\\n", "\r": "\\r", "|": "\\x7c"})
+
+
+def nagios_text(line: str) -> str:
+    """``line`` as one line of a check's output: line breaks and ``|``
+    written as escapes."""
+    return line.translate(_NAGIOS_ESCAPES)
 
 
 def _where(reads: Sequence[RegionRead]) -> str:

@@ -99,7 +99,9 @@ def exit_code(outcomes: Sequence[Outcome]) -> int:
 
 def _perf_label(name: str) -> str:
     # Nagios quotes labels with ' and has no escape for it.
-    return "boot " + name.replace("'", "_").replace("=", "_")
+    return check.nagios_text(
+        "boot " + name.replace("'", "_").replace("=", "_")
+    )
 
 
 def first_line(outcomes: Sequence[Outcome]) -> str:
@@ -136,7 +138,10 @@ def server_lines(outcomes: Sequence[Outcome]) -> list[str]:
     bad = [o for o in outcomes if o.result != PASSED]
     bad.sort(key=lambda o: (order.get(o.result, 0), o.server_name))
     return [
-        f"{o.result}: {o.server_name} ({o.server_id}): {o.reason}" for o in bad
+        check.nagios_text(
+            f"{o.result}: {o.server_name} ({o.server_id}): {o.reason}"
+        )
+        for o in bad
     ]
 
 

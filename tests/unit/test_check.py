@@ -79,6 +79,17 @@ def test_check_warning_lists_servers_not_ok_worst_first() -> None:
     ]
 
 
+def test_a_name_cannot_forge_a_line_or_performance_data() -> None:
+    rows = servers_of(("db\nOK - all fine | 'ok'=9", 30, DAILY))
+    lines, code = report(rows)
+    assert code == 1
+    assert len(lines) == 2
+    assert lines[0].count("|") == 1
+    assert lines[1].startswith(
+        "late: db\\nOK - all fine \\x7c 'ok'=9 (s-0): newest image "
+    )
+
+
 def test_check_critical_when_any_missed() -> None:
     lines, code = report(servers_of(("x", 53, DAILY), ("y", 30, DAILY)))
     assert code == 2

@@ -97,3 +97,15 @@ def test_cleanup_line():
     assert rt.cleanup_line(["a", "b"]) == (
         "Deleted 2 throwaway servers an earlier restore test left behind: a, b"
     )
+
+
+def test_a_name_cannot_forge_a_line_or_performance_data():
+    odd = "db\nRESTORE TEST OK | 'x'=1"
+    lines, code = rt.report(
+        [outcome(odd, rt.PASSED, 1.0), outcome(odd, rt.FAILED, 2.0, "ERROR")]
+    )
+    assert code == 2
+    assert len(lines) == 2
+    assert lines[0].count("|") == 1
+    assert "'boot db\\nRESTORE TEST OK \\x7c _x__1'=1.0s;;;" in lines[0]
+    assert lines[1].startswith("failed: db\\nRESTORE TEST OK \\x7c 'x'=1 (")
