@@ -87,32 +87,41 @@ def add_second_region(
         url = urls.get(service["type"])
         if url is None:
             continue
-        if v3:
-            added = [
-                {
-                    "id": f"ep-{service['type']}-{interface}-2",
-                    "interface": interface,
-                    "region": region,
-                    "region_id": region,
-                    "url": url,
-                }
-                for interface in ("public", "internal", "admin")
-            ]
-        else:
-            added = [
-                {
-                    "id": f"ep-{service['type']}-2",
-                    "region": region,
-                    "tenantId": project_id,
-                    "publicURL": url,
-                    "internalURL": url,
-                    "adminURL": url,
-                }
-            ]
+        added = endpoint_entries(
+            service["type"], "2", region, url, project_id, v3
+        )
         if service["type"] == "compute":
             service["endpoints"][:0] = added
         else:
             service["endpoints"].extend(added)
+
+
+def endpoint_entries(
+    kind: str, suffix: str, region: str, url: str, project_id: str, v3: bool
+) -> list[dict[str, Any]]:
+    """A region's catalog entries for one service at ``url``: one per
+    interface in Keystone v3, one with the three URLs in v2.0."""
+    if v3:
+        return [
+            {
+                "id": f"ep-{kind}-{interface}-{suffix}",
+                "interface": interface,
+                "region": region,
+                "region_id": region,
+                "url": url,
+            }
+            for interface in ("public", "internal", "admin")
+        ]
+    return [
+        {
+            "id": f"ep-{kind}-{suffix}",
+            "region": region,
+            "tenantId": project_id,
+            "publicURL": url,
+            "internalURL": url,
+            "adminURL": url,
+        }
+    ]
 
 
 def delete_server(state: State, server_id: str) -> None:

@@ -36,7 +36,7 @@ from typing import Any
 
 from .model import Schedule, Server, format_time
 from .protocol import ApiError, Settings
-from .regions import error_status
+from .regions import endpoint_entries, error_status
 from .seed import DEMO_PROJECT_ID, generate_fleet, make_image
 from .state import State
 
@@ -149,29 +149,10 @@ def add_regions(
             url = urls.get(service["type"])
             if url is None:
                 continue
-            kind = service["type"]
             service["endpoints"].extend(
-                [
-                    {
-                        "id": f"ep-{kind}-{interface}-r{number}",
-                        "interface": interface,
-                        "region": region,
-                        "region_id": region,
-                        "url": url,
-                    }
-                    for interface in ("public", "internal", "admin")
-                ]
-                if v3
-                else [
-                    {
-                        "id": f"ep-{kind}-r{number}",
-                        "region": region,
-                        "tenantId": project_id,
-                        "publicURL": url,
-                        "internalURL": url,
-                        "adminURL": url,
-                    }
-                ]
+                endpoint_entries(
+                    service["type"], f"r{number}", region, url, project_id, v3
+                )
             )
 
 
