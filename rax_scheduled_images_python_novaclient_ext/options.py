@@ -44,6 +44,21 @@ def parse_concurrency(value: str) -> int:
     return number
 
 
+def positive_seconds(value: str, message: str) -> float:
+    """``value`` as a number of seconds above 0 (a timeout).
+
+    :raises argparse.ArgumentTypeError: ``message`` (with ``{value}``
+        filled in) for anything else, inf and nan included.
+    """
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds < float("inf"):
+        raise argparse.ArgumentTypeError(message.format(value=value))
+    return seconds
+
+
 def _age(unit: str) -> Callable[[str], Any]:
     def parse(text: str) -> Any:
         from rax_scheduled_images_python_novaclient_ext import health

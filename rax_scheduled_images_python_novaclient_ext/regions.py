@@ -39,6 +39,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Generic, TypeVar
 
+from rax_scheduled_images_python_novaclient_ext import options
 from rax_scheduled_images_python_novaclient_ext.errors import Refused
 
 T = TypeVar("T")
@@ -234,18 +235,10 @@ def parse_timeout(value: str) -> float:
 
     :raises argparse.ArgumentTypeError: for anything else.
     """
-    try:
-        seconds = float(value)
-    except ValueError:
-        seconds = -1.0
-    if not 0 < seconds < float("inf"):
-        import argparse
-
-        raise argparse.ArgumentTypeError(
-            f"invalid timeout '{value}': it must be a number of seconds "
-            "above 0."
-        )
-    return seconds
+    return options.positive_seconds(
+        value,
+        "invalid timeout '{value}': it must be a number of seconds above 0.",
+    )
 
 
 def catalog_regions(session: Any, auth: Any, interface: str) -> list[str]:

@@ -31,6 +31,7 @@ from rax_scheduled_images_python_novaclient_ext import (
     bulk,
     clock,
     fleet,
+    options,
     restorer,
     servers,
 )
@@ -53,15 +54,9 @@ def manager(app: Any) -> restorer.RestoreManager:
 
 
 def _seconds(value: str) -> float:
-    try:
-        seconds = float(value)
-    except ValueError:
-        seconds = -1.0
-    if not 0 < seconds < float("inf"):
-        raise argparse.ArgumentTypeError(
-            f"'{value}' is not a number of seconds above 0."
-        )
-    return seconds
+    return options.positive_seconds(
+        value, "'{value}' is not a number of seconds above 0."
+    )
 
 
 def _port(value: str) -> int:

@@ -148,3 +148,13 @@ def test_a_timeout_must_be_seconds_above_zero(value):
     with pytest.raises(argparse.ArgumentTypeError):
         regions.parse_timeout(value)
     assert regions.parse_timeout("2.5") == 2.5
+
+
+@pytest.mark.parametrize("text", ["0", "-1", "x", "inf", "nan", ""])
+def test_region_timeout_is_seconds_above_zero(text: str) -> None:
+    with pytest.raises(argparse.ArgumentTypeError) as raised:
+        regions.parse_timeout(text)
+    assert str(raised.value) == (
+        f"invalid timeout '{text}': it must be a number of seconds above 0."
+    )
+    assert regions.parse_timeout("2.5") == 2.5

@@ -367,3 +367,11 @@ def test_wait_progress_on_a_terminal_only(openstack, cloud):
     assert result.code == 0, result.err
     assert "\rREBUILD rebuilding, 0 s" in result.err
     assert result.err.endswith("\n")
+
+
+@pytest.mark.parametrize("text", ["0", "inf", "soon"])
+def test_a_timeout_not_above_zero_is_a_usage_error(openstack, cloud, text):
+    result = openstack(*RESTORE, "web", "--timeout", text)
+    assert result.code == 2
+    assert f"'{text}' is not a number of seconds above 0." in result.err
+    assert not [r for r in cloud.mock.request_history if "/servers" in r.url]
