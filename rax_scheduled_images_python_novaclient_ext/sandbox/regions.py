@@ -79,18 +79,42 @@ def add_second_region(
     region = settings.second_region
     if region is None:
         return
+    add_region(
+        catalog,
+        region,
+        f"{base_url}/{PREFIX}",
+        "2",
+        project_id,
+        v3,
+        compute_first=True,
+    )
+
+
+def add_region(
+    catalog: list[dict[str, Any]],
+    region: str,
+    root: str,
+    suffix: str,
+    project_id: str,
+    v3: bool,
+    *,
+    compute_first: bool = False,
+) -> None:
+    """Add a region's compute (``root``/compute) and image (``root``/image)
+    endpoints to a catalog; after the others, or with ``compute_first``
+    compute's before them (the trap of :func:`add_second_region`)."""
     urls = {
-        "compute": f"{base_url}/{PREFIX}/compute/v2/{project_id}",
-        "image": f"{base_url}/{PREFIX}/image",
+        "compute": f"{root}/compute/v2/{project_id}",
+        "image": f"{root}/image",
     }
     for service in catalog:
         url = urls.get(service["type"])
         if url is None:
             continue
         added = endpoint_entries(
-            service["type"], "2", region, url, project_id, v3
+            service["type"], suffix, region, url, project_id, v3
         )
-        if service["type"] == "compute":
+        if compute_first and service["type"] == "compute":
             service["endpoints"][:0] = added
         else:
             service["endpoints"].extend(added)

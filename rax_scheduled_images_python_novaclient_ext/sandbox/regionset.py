@@ -36,7 +36,7 @@ from typing import Any
 
 from .model import Schedule, Server, format_time
 from .protocol import ApiError, Settings
-from .regions import endpoint_entries, error_status
+from .regions import add_region, error_status
 from .seed import DEMO_PROJECT_ID, generate_fleet, make_image
 from .state import State
 
@@ -140,20 +140,14 @@ def add_regions(
     """Add each further region's compute and image endpoints, after the
     first region's, to a catalog built for the first region."""
     for number, region in enumerate(settings.extra_regions, 1):
-        root = f"{base_url}/{PREFIX}/{region}"
-        urls = {
-            "compute": f"{root}/compute/v2/{project_id}",
-            "image": f"{root}/image",
-        }
-        for service in catalog:
-            url = urls.get(service["type"])
-            if url is None:
-                continue
-            service["endpoints"].extend(
-                endpoint_entries(
-                    service["type"], f"r{number}", region, url, project_id, v3
-                )
-            )
+        add_region(
+            catalog,
+            region,
+            f"{base_url}/{PREFIX}/{region}",
+            f"r{number}",
+            project_id,
+            v3,
+        )
 
 
 def region_of(segments: list[str], settings: Settings) -> str | None:
